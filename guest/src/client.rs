@@ -1,0 +1,458 @@
+//! The operations end to end: validate, build the request, send it with retries,
+//! and map the answer. The transport is a trait so all of it tests natively.
+
+use std::time::{Duration, SystemTime};
+
+use crate::error::{self, Credentials, Error};
+use crate::model::{MessageInput, Note, NoteInput, TagInput, Message};
+use crate::request::{self, DixaRequest, Method};
+use crate::response;
+use crate::retry::{self, Failure};
+
+/// Dixa's API origin, used when the `base-url` config key is unset.
+pub const DEFAULT_BASE_URL: &str = "https://dev.dixa.io";
+/// Sent as `User-Agent`.
+pub const USER_AGENT: &str = concat!("dixa-connector/", env!("CARGO_PKG_VERSION"));
+
+/// Where and how to reach Dixa, from the `wasi:config/store` keys.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Origin (and optional path prefix) without a trailing slash.
+    pub base_url: String,
+    /// Key from the `api-key` config key.
+    pub api_key: Option<String>,
+    /// `api-key-injected` = "true": the host adds `Authorization` itself.
+    pub key_injected_by_host: bool,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("key_injected_by_host", &self.key_injected_by_host)
+            .finish()
+    }
+}
+
+impl Settings {
+    /// Reads the settings through `get`, a lookup of one config key.
+    pub fn from_config(
+        mut get: impl FnMut(&str) -> Result<Option<String>, String>,
+    ) -> Result<Self, Error> {
+        let mut read = |key: &str| {
+            get(key).map_err(|e| Error::Transport(format!("reading config key {key}: {e}")))
+        };
+        let base_url = read("base-url")?.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        let api_key = read("api-key")?.filter(|key| !key.is_empty());
+        let key_injected_by_host = read("api-key-injected")?.as_deref() == Some("true");
+        Ok(Settings {
+            base_url: check_base_url(&base_url)?,
+            api_key,
+            key_injected_by_host,
+        })
+    }
+
+    fn credentials(&self) -> Credentials {
+        match (&self.api_key, self.key_injected_by_host) {
+            (Some(_), _) => Credentials::Sent,
+            (None, true) => Credentials::InjectedByHost,
+            (None, false) => Credentials::None,
+        }
+    }
+}
+
+/// An `http(s)://host[:port][/prefix]` URL without query, fragment or trailing slash.
+fn check_base_url(url: &str) -> Result<String, Error> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| Error::invalid("base-url config", "must start with https:// or http://"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() || host.contains('@') {
+        return Err(Error::invalid("base-url config", "must name a host, without user info"));
+    }
+    if url.chars().any(|c| !c.is_ascii_graphic() || c == '?' || c == '#') {
+        return Err(Error::invalid(
+            "base-url config",
+            "must not contain spaces, a query or a fragment",
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// One HTTP request as the transport sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest<'a> {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<&'a [u8]>,
+}
+
+/// What the transport got back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// A request that got no usable response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportError {
+    pub message: String,
+    /// False when trying again cannot help, e.g. the host denied the destination.
+    pub retryable: bool,
+}
+
+/// Sends HTTP requests and waits; `wasi:http` in the component, a fake in tests.
+pub trait Transport {
+    /// Sends one request and reads the whole response.
+    fn send(&mut self, request: &HttpRequest<'_>) -> Result<HttpResponse, TransportError>;
+    /// Waits before a retry.
+    fn sleep(&mut self, duration: Duration);
+    /// The wall-clock time, to read `Retry-After` dates.
+    fn now(&self) -> SystemTime;
+}
+
+/// Dixa's three conversation operations over a transport.
+pub struct Client<T> {
+    transport: T,
+    settings: Settings,
+}
+
+impl<T: Transport> Client<T> {
+    pub fn new(transport: T, settings: Settings) -> Self {
+        Client {
+            transport,
+            settings,
+        }
+    }
+
+    /// `create-internal-note`.
+    pub fn create_internal_note(&mut self, input: &NoteInput) -> Result<Note, Error> {
+        let request = request::create_internal_note(input)?;
+        response::note(&self.execute(&request)?.body)
+    }
+
+    /// `add-message`.
+    pub fn add_message(&mut self, input: &MessageInput) -> Result<Message, Error> {
+        let request = request::add_message(input)?;
+        response::message(&self.execute(&request)?.body)
+    }
+
+    /// `tag-conversation`: `Ok` once Dixa confirmed.
+    pub fn tag_conversation(&mut self, input: &TagInput) -> Result<(), Error> {
+        let request = request::tag_conversation(input)?;
+        self.execute(&request).map(drop)
+    }
+
+    /// Sends `request`, retrying as `retry` allows; `Ok` only for a 2xx answer.
+    fn execute(&mut self, request: &DixaRequest) -> Result<HttpResponse, Error> {
+        let http = self.http_request(request);
+        let mut waited = Duration::ZERO;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let (error, failure) = match self.transport.send(&http) {
+                Ok(response) => {
+                    let retry_after = response
+                        .retry_after
+                        .as_deref()
+                        .and_then(|value| retry::parse_retry_after(value, self.transport.now()));
+                    let seconds = retry_after.map(|d| {
+                        u32::try_from(d.as_secs() + u64::from(d.subsec_nanos() > 0))
+                            .unwrap_or(u32::MAX)
+                    });
+                    match error::from_status(
+                        response.status,
+                        seconds,
+                        &response.body,
+                        self.settings.credentials(),
+                    ) {
+                        None => return Ok(response),
+                        Some(error) => {
+                            let failure = Failure::of(&error, retry_after);
+                            (error, failure)
+                        }
+                    }
+                }
+                Err(e) => (
+                    Error::Transport(e.message),
+                    Failure::Transport {
+                        retryable: e.retryable,
+                    },
+                ),
+            };
+            match retry::delay(failure, request.is_idempotent(), attempts, waited) {
+                Some(delay) => {
+                    self.transport.sleep(delay);
+                    waited += delay;
+                }
+                None => return Err(error),
+            }
+        }
+    }
+
+    fn http_request<'a>(&self, request: &'a DixaRequest) -> HttpRequest<'a> {
+        let mut headers = vec![
+            ("accept", "application/json".to_owned()),
+            ("user-agent", USER_AGENT.to_owned()),
+        ];
+        let body_len = request.body.as_ref().map_or(0, Vec::len);
+        if request.body.is_some() {
+            headers.push(("content-type", "application/json".to_owned()));
+        }
+        headers.push(("content-length", body_len.to_string()));
+        if let Some(key) = &self.settings.api_key {
+            headers.push(("authorization", key.clone()));
+        }
+        HttpRequest {
+            method: request.method,
+            url: format!("{}{}", self.settings.base_url, request.path),
+            headers,
+            body: request.body.as_deref(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Direction;
+    use std::collections::VecDeque;
+
+    /// Answers from a script and records what was sent and slept.
+    #[derive(Default)]
+    struct Scripted {
+        answers: VecDeque<Result<HttpResponse, TransportError>>,
+        sent: Vec<(Method, String, Vec<(&'static str, String)>, Option<String>)>,
+        slept: Vec<Duration>,
+    }
+
+    impl Transport for Scripted {
+        fn send(&mut self, request: &HttpRequest<'_>) -> Result<HttpResponse, TransportError> {
+            self.sent.push((
+                request.method,
+                request.url.clone(),
+                request.headers.clone(),
+                request.body.map(|b| String::from_utf8(b.to_vec()).unwrap()),
+            ));
+            self.answers.pop_front().expect("no scripted answer left")
+        }
+        fn sleep(&mut self, duration: Duration) {
+            self.slept.push(duration);
+        }
+        fn now(&self) -> SystemTime {
+            SystemTime::UNIX_EPOCH
+        }
+    }
+
+    fn answer(status: u16, retry_after: Option<&str>, body: &str) -> Result<HttpResponse, TransportError> {
+        Ok(HttpResponse {
+            status,
+            retry_after: retry_after.map(Into::into),
+            body: body.as_bytes().to_vec(),
+        })
+    }
+
+    fn client(answers: Vec<Result<HttpResponse, TransportError>>, api_key: Option<&str>) -> Client<Scripted> {
+        Client::new(
+            Scripted {
+                answers: answers.into(),
+                ..Scripted::default()
+            },
+            Settings {
+                base_url: "http://127.0.0.1:9".into(),
+                api_key: api_key.map(Into::into),
+                key_injected_by_host: false,
+            },
+        )
+    }
+
+    fn inbound() -> MessageInput {
+        MessageInput {
+            conversation_id: "9456".into(),
+            content: "I need some help!".into(),
+            direction: Direction::Inbound,
+            agent_id: None,
+        }
+    }
+
+    fn tag() -> TagInput {
+        TagInput {
+            conversation_id: "9456".into(),
+            tag_id: "t-1".into(),
+        }
+    }
+
+    const MESSAGE: &str = r#"{"data":{"messageId":"m","authorId":"a","createdAt":"2021-06-09T08:18:37.284Z","direction":"Inbound","content":{"value":"I need some help!","_type":"Text"}}}"#;
+
+    #[test]
+    fn sends_the_exact_request_with_the_configured_key() {
+        let mut client = client(vec![answer(200, None, MESSAGE)], Some("secret-token"));
+        let message = client.add_message(&inbound()).unwrap();
+        assert_eq!(message.message_id, "m");
+        assert_eq!(
+            client.transport.sent,
+            vec![(
+                Method::Post,
+                "http://127.0.0.1:9/v1/conversations/9456/messages".to_owned(),
+                vec![
+                    ("accept", "application/json".to_owned()),
+                    ("user-agent", USER_AGENT.to_owned()),
+                    ("content-type", "application/json".to_owned()),
+                    ("content-length", "74".to_owned()),
+                    ("authorization", "secret-token".to_owned()),
+                ],
+                Some(r#"{"_type":"Inbound","content":{"_type":"Text","value":"I need some help!"}}"#.to_owned()),
+            )]
+        );
+    }
+
+    #[test]
+    fn post_is_retried_after_429_but_never_after_500() {
+        let mut limited = client(
+            vec![answer(429, Some("2"), "{}"), answer(200, None, MESSAGE)],
+            Some("k"),
+        );
+        assert!(limited.add_message(&inbound()).is_ok());
+        assert_eq!(limited.transport.sent.len(), 2);
+        assert_eq!(limited.transport.slept, vec![Duration::from_secs(2)]);
+
+        let mut failing = client(
+            vec![answer(500, None, r#"{"message":"boom"}"#)],
+            Some("k"),
+        );
+        assert_eq!(
+            failing.add_message(&inbound()),
+            Err(Error::Api {
+                status: 500,
+                message: "boom".into()
+            })
+        );
+        assert_eq!(failing.transport.sent.len(), 1);
+
+        let mut broken = client(
+            vec![Err(TransportError {
+                message: "connection reset".into(),
+                retryable: true,
+            })],
+            Some("k"),
+        );
+        assert_eq!(
+            broken.add_message(&inbound()),
+            Err(Error::Transport("connection reset".into()))
+        );
+        assert_eq!(broken.transport.sent.len(), 1);
+    }
+
+    #[test]
+    fn tag_put_is_retried_after_5xx_and_transport_errors() {
+        let mut client = client(
+            vec![
+                answer(503, None, ""),
+                Err(TransportError {
+                    message: "connection refused".into(),
+                    retryable: true,
+                }),
+                answer(204, None, ""),
+            ],
+            Some("k"),
+        );
+        assert_eq!(client.tag_conversation(&tag()), Ok(()));
+        assert_eq!(client.transport.sent.len(), 3);
+        assert_eq!(
+            client.transport.slept,
+            vec![Duration::from_millis(250), Duration::from_millis(500)]
+        );
+        let (method, url, headers, body) = &client.transport.sent[0];
+        assert_eq!(*method, Method::Put);
+        assert_eq!(url, "http://127.0.0.1:9/v1/conversations/9456/tags/t-1");
+        assert!(headers.contains(&("content-length", "0".to_owned())));
+        assert!(!headers.iter().any(|(name, _)| *name == "content-type"));
+        assert_eq!(*body, None);
+    }
+
+    #[test]
+    fn persistent_rate_limit_gives_up_after_three_attempts() {
+        let mut client = client(
+            vec![
+                answer(429, Some("1"), ""),
+                answer(429, None, ""),
+                answer(429, Some("4"), ""),
+            ],
+            Some("k"),
+        );
+        assert_eq!(client.tag_conversation(&tag()), Err(Error::RateLimited(Some(4))));
+        assert_eq!(
+            client.transport.slept,
+            vec![Duration::from_secs(1), Duration::from_secs(1)]
+        );
+    }
+
+    #[test]
+    fn invalid_input_sends_nothing() {
+        let mut client = client(vec![], Some("k"));
+        let mut input = inbound();
+        input.conversation_id = "../admin".into();
+        assert!(matches!(client.add_message(&input), Err(Error::InvalidInput(_))));
+        assert!(client.transport.sent.is_empty());
+    }
+
+    #[test]
+    fn without_a_key_no_authorization_is_sent_and_401_means_missing_credentials() {
+        let mut client = client(vec![answer(401, None, r#"{"message":"Unauthorized"}"#)], None);
+        assert_eq!(client.tag_conversation(&tag()), Err(Error::MissingCredentials));
+        let (_, _, headers, _) = &client.transport.sent[0];
+        assert!(!headers.iter().any(|(name, _)| *name == "authorization"));
+    }
+
+    #[test]
+    fn settings_come_from_config_with_defaults() {
+        let config = |pairs: &'static [(&'static str, &'static str)]| {
+            move |key: &str| {
+                Ok(pairs
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| (*v).to_owned()))
+            }
+        };
+        assert_eq!(
+            Settings::from_config(config(&[])),
+            Ok(Settings {
+                base_url: DEFAULT_BASE_URL.into(),
+                api_key: None,
+                key_injected_by_host: false,
+            })
+        );
+        assert_eq!(
+            Settings::from_config(config(&[
+                ("base-url", "http://127.0.0.1:8080/"),
+                ("api-key", "k"),
+                ("api-key-injected", "true"),
+            ])),
+            Ok(Settings {
+                base_url: "http://127.0.0.1:8080".into(),
+                api_key: Some("k".into()),
+                key_injected_by_host: true,
+            })
+        );
+        for (url, rule) in [
+            ("ftp://dev.dixa.io", "must start with https:// or http://"),
+            ("https://", "must name a host, without user info"),
+            ("https://user@evil.example", "must name a host, without user info"),
+            ("https://dev.dixa.io?x=1", "must not contain spaces, a query or a fragment"),
+        ] {
+            let pairs: &'static [(&str, &str)] = Box::leak(Box::new([("base-url", url)]));
+            assert_eq!(
+                Settings::from_config(config(pairs)),
+                Err(Error::InvalidInput(format!("base-url config: {rule}"))),
+                "{url}"
+            );
+        }
+        assert!(!format!("{:?}", Settings::from_config(config(&[("api-key", "secret")]))).contains("secret"));
+    }
+}

@@ -1,0 +1,115 @@
+//! The WIT exports: translate between generated types and the domain modules.
+
+use crate::client::{Client, Settings};
+use crate::error::Error;
+use crate::model;
+use crate::waki_transport::WakiTransport;
+
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "dixa:connector/connector",
+    generate_all,
+});
+
+use dixa::connector::types as wit;
+use exports::dixa::connector::conversations::Guest;
+use wasi::config::store;
+
+struct Component;
+
+impl Guest for Component {
+    fn create_internal_note(input: wit::NoteInput) -> Result<wit::Note, wit::Error> {
+        let note = client()?.create_internal_note(&input.into())?;
+        Ok(wit::Note {
+            id: note.id,
+            author_id: note.author_id,
+            created_at: note.created_at,
+            message: note.message,
+        })
+    }
+
+    fn add_message(input: wit::MessageInput) -> Result<wit::Message, wit::Error> {
+        let message = client()?.add_message(&input.into())?;
+        Ok(wit::Message {
+            message_id: message.message_id,
+            author_id: message.author_id,
+            created_at: message.created_at,
+            direction: message.direction.into(),
+            content: wit::MessageContent {
+                value: message.content.value,
+                type_: message.content.content_type,
+            },
+        })
+    }
+
+    fn tag_conversation(input: wit::TagInput) -> Result<wit::TagResult, wit::Error> {
+        client()?.tag_conversation(&input.into())?;
+        Ok(wit::TagResult { success: true })
+    }
+}
+
+/// A client configured from `wasi:config/store`, read afresh per call.
+fn client() -> Result<Client<WakiTransport>, Error> {
+    let settings = Settings::from_config(|key| store::get(key).map_err(|e| format!("{e:?}")))?;
+    Ok(Client::new(WakiTransport, settings))
+}
+
+impl From<wit::NoteInput> for model::NoteInput {
+    fn from(input: wit::NoteInput) -> Self {
+        model::NoteInput {
+            conversation_id: input.conversation_id,
+            message: input.message,
+            agent_id: input.agent_id,
+            created_at: input.created_at,
+        }
+    }
+}
+
+impl From<wit::MessageInput> for model::MessageInput {
+    fn from(input: wit::MessageInput) -> Self {
+        model::MessageInput {
+            conversation_id: input.conversation_id,
+            content: input.content,
+            direction: match input.direction {
+                wit::Direction::Inbound => model::Direction::Inbound,
+                wit::Direction::Outbound => model::Direction::Outbound,
+            },
+            agent_id: input.agent_id,
+        }
+    }
+}
+
+impl From<wit::TagInput> for model::TagInput {
+    fn from(input: wit::TagInput) -> Self {
+        model::TagInput {
+            conversation_id: input.conversation_id,
+            tag_id: input.tag_id,
+        }
+    }
+}
+
+impl From<model::Direction> for wit::Direction {
+    fn from(direction: model::Direction) -> Self {
+        match direction {
+            model::Direction::Inbound => wit::Direction::Inbound,
+            model::Direction::Outbound => wit::Direction::Outbound,
+        }
+    }
+}
+
+impl From<Error> for wit::Error {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::InvalidInput(detail) => wit::Error::InvalidInput(detail),
+            Error::MissingCredentials => wit::Error::MissingCredentials,
+            Error::Unauthorized(message) => wit::Error::Unauthorized(message),
+            Error::NotFound(message) => wit::Error::NotFound(message),
+            Error::RateLimited(seconds) => wit::Error::RateLimited(seconds),
+            Error::Api { status, message } => wit::Error::Api(wit::ApiError { status, message }),
+            Error::Transport(detail) => wit::Error::Transport(detail),
+            Error::InvalidResponse(detail) => wit::Error::InvalidResponse(detail),
+        }
+    }
+}
+
+export!(Component);

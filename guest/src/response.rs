@@ -1,0 +1,104 @@
+//! Success bodies from Dixa turned into the connector's outputs.
+
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+use crate::model::{Direction, Message, MessageContent, Note};
+use crate::timestamp;
+use crate::wire::{Envelope, MessageData, NoteData};
+
+/// The note in a `CreateNoteOutput` body.
+pub fn note(body: &[u8]) -> Result<Note, Error> {
+    let data: NoteData = data(body)?;
+    Ok(Note {
+        id: data.id,
+        author_id: data.author_id,
+        created_at: timestamp::without_zone_name(&data.created_at).to_owned(),
+        message: data.message,
+    })
+}
+
+/// The message in a `CreateMessageOutput` body.
+pub fn message(body: &[u8]) -> Result<Message, Error> {
+    let data: MessageData = data(body)?;
+    let direction = match data.direction.to_ascii_lowercase().as_str() {
+        "inbound" => Direction::Inbound,
+        "outbound" => Direction::Outbound,
+        other => {
+            return Err(Error::InvalidResponse(format!(
+                "unexpected message direction {other:?}"
+            )));
+        }
+    };
+    Ok(Message {
+        message_id: data.message_id,
+        author_id: data.author_id,
+        created_at: timestamp::without_zone_name(&data.created_at).to_owned(),
+        direction,
+        content: MessageContent {
+            value: data.content.value,
+            content_type: data.content.content_type,
+        },
+    })
+}
+
+fn data<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice::<Envelope<T>>(body)
+        .map(|envelope| envelope.data)
+        .map_err(|e| Error::InvalidResponse(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn note_from_dixas_example() {
+        let body = br#"{"data":{"id":"eb31acbb-13f9-4ce7-abd3-44dd86266741","authorId":"5e8a300e-787e-47cd-af53-fc1ccc37933d","createdAt":"2021-12-01T12:46:36.581Z[GMT]","csid":9456,"message":"A sample note"}}"#;
+        assert_eq!(
+            note(body),
+            Ok(Note {
+                id: "eb31acbb-13f9-4ce7-abd3-44dd86266741".into(),
+                author_id: "5e8a300e-787e-47cd-af53-fc1ccc37933d".into(),
+                created_at: "2021-12-01T12:46:36.581Z".into(),
+                message: "A sample note".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn message_from_dixas_example() {
+        let body = br#"{"data":{"content":{"value":"An amazing message","_type":"Html"},"direction":"Outbound","authorId":"bac5a02c-15b3-44da-ae1e-ab7b9db4aa89","messageId":"87bac308-e49f-4134-84cc-96b868f1e1e4","createdAt":"2021-06-09T08:18:37.284Z"}}"#;
+        assert_eq!(
+            message(body),
+            Ok(Message {
+                message_id: "87bac308-e49f-4134-84cc-96b868f1e1e4".into(),
+                author_id: "bac5a02c-15b3-44da-ae1e-ab7b9db4aa89".into(),
+                created_at: "2021-06-09T08:18:37.284Z".into(),
+                direction: Direction::Outbound,
+                content: MessageContent {
+                    value: "An amazing message".into(),
+                    content_type: "Html".into(),
+                },
+            })
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_are_invalid_responses() {
+        assert_eq!(
+            note(br#"{"data":{"id":"x"}}"#),
+            Err(Error::InvalidResponse(
+                "missing field `authorId` at line 1 column 18".into()
+            ))
+        );
+        assert!(matches!(note(b"not json"), Err(Error::InvalidResponse(_))));
+        let internal = br#"{"data":{"content":{"value":"v","_type":"Text"},"direction":"Internal","authorId":"a","messageId":"m","createdAt":"2021-06-09T08:18:37.284Z"}}"#;
+        assert_eq!(
+            message(internal),
+            Err(Error::InvalidResponse(
+                "unexpected message direction \"internal\"".into()
+            ))
+        );
+    }
+}
