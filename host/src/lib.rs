@@ -1,0 +1,48 @@
+//! Reference host for the Dixa connector component, on wasmtime.
+//!
+//! ```no_run
+//! use dixa_host::{ApiKey, Connector, TagInput};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let connector = Connector::builder()
+//!     .api_key(ApiKey::new(&std::env::var("DIXA_API_KEY")?))
+//!     .build()?;
+//! let tagged = connector
+//!     .tag_conversation(TagInput {
+//!         conversation_id: "9456".into(),
+//!         tag_id: "a53b25da-f676-4c52-acac-58c9280aa23d".into(),
+//!     })
+//!     .await?;
+//! assert!(tagged.success);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The host compiles the component once ([`ConnectorBuilder::build`]) and runs
+//! each call in a fresh instance with a memory limit and a deadline. The
+//! [`policy`] module decides what the component may reach and adds the API key.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+mod bindings;
+pub mod cache;
+mod connector;
+pub mod demo;
+pub mod policy;
+mod types;
+
+pub use connector::{
+    BuildError, ComponentSource, Connector, ConnectorBuilder, DIXA_BASE_URL, EMBEDDED_COMPONENT,
+    LoadReport,
+};
+pub use policy::{ApiKey, Timeouts};
+pub use types::{
+    Direction, Error, Message, MessageContent, MessageInput, Note, NoteInput, TagInput, TagResult,
+};

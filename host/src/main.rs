@@ -1,1 +1,293 @@
-fn main(){}
+//! `dixa`: the Dixa connector component on the command line.
+//!
+//! A thin layer over the `dixa_host` library: parse, call, print, exit code.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use dixa_host::{ApiKey, ComponentSource, Connector, Error, Timeouts};
+use serde_json::{Value, json};
+
+/// Act on Dixa conversations through the sandboxed connector component.
+///
+/// The API key comes from DIXA_API_KEY or --api-key-file, never from arguments.
+/// Input is the operation's camelCase JSON: an argument, @FILE, or stdin.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// Dixa API origin.
+    #[arg(long, global = true, env = "DIXA_BASE_URL", default_value = dixa_host::DIXA_BASE_URL)]
+    base_url: String,
+
+    /// Another origin the component may reach (without the key). Repeatable.
+    #[arg(long = "allow-host", global = true, value_name = "URL")]
+    allow_hosts: Vec<String>,
+
+    /// File holding the API key (instead of DIXA_API_KEY).
+    #[arg(long, global = true, value_name = "FILE")]
+    api_key_file: Option<PathBuf>,
+
+    /// Deadline of the whole call in seconds, retries included.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60.0)]
+    timeout: f64,
+
+    /// Connect timeout of each request in seconds.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 5.0)]
+    connect_timeout: f64,
+
+    /// Run this component file instead of the embedded build.
+    #[arg(long, global = true, value_name = "FILE")]
+    component: Option<PathBuf>,
+
+    /// Do not use the on-disk cache of the compiled component.
+    #[arg(long, global = true)]
+    no_cache: bool,
+
+    /// Log each request and response status to stderr (never the key).
+    #[arg(long, short, global = true)]
+    verbose: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Add an internal note: {"conversationId","message","agentId"?,"createdAt"?}.
+    CreateInternalNote {
+        /// JSON, @FILE, or - for stdin (the default).
+        input: Option<String>,
+    },
+    /// Add a message: {"conversationId","content","direction":"inbound"|"outbound","agentId"?}.
+    AddMessage {
+        /// JSON, @FILE, or - for stdin (the default).
+        input: Option<String>,
+    },
+    /// Tag a conversation: {"conversationId","tagId"}.
+    TagConversation {
+        /// JSON, @FILE, or - for stdin (the default).
+        input: Option<String>,
+    },
+    /// Run the three operations against the built-in simulator (offline, no key).
+    Demo,
+    /// Serve the Dixa simulator on 127.0.0.1 until interrupted.
+    Simulator {
+        /// Port to listen on (0: any free port).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
+}
+
+/// Exit codes, as documented in the README.
+mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILURE: u8 = 1;
+    pub const INVALID_INPUT: u8 = 2;
+    pub const REJECTED: u8 = 3;
+    pub const TEMPORARY: u8 = 4;
+    pub const CREDENTIALS: u8 = 5;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => return ExitCode::from(fail(exit::FAILURE, "runtime", &format!("cannot start tokio: {e}"))),
+    };
+    ExitCode::from(runtime.block_on(run(cli)))
+}
+
+async fn run(cli: Cli) -> u8 {
+    match &cli.command {
+        Command::Demo => return demo().await,
+        Command::Simulator { port } => return simulator(*port).await,
+        _ => {}
+    }
+    let input = match read_input(&cli.command) {
+        Ok(input) => input,
+        Err(e) => return fail(exit::INVALID_INPUT, "invalid-input", &format!("{e:#}")),
+    };
+    let connector = match connector(&cli) {
+        Ok(Some(connector)) => connector,
+        Ok(None) => {
+            return fail(
+                exit::CREDENTIALS,
+                "missing-credentials",
+                "no Dixa API key: set DIXA_API_KEY or pass --api-key-file",
+            );
+        }
+        Err(e) => return fail(exit::FAILURE, "setup", &format!("{e:#}")),
+    };
+    let result = match &cli.command {
+        Command::CreateInternalNote { .. } => call(input, |i| connector.create_internal_note(i)).await,
+        Command::AddMessage { .. } => call(input, |i| connector.add_message(i)).await,
+        Command::TagConversation { .. } => call(input, |i| connector.tag_conversation(i)).await,
+        Command::Demo | Command::Simulator { .. } => return exit::FAILURE,
+    };
+    match result {
+        Ok(output) => {
+            println!("{output}");
+            exit::OK
+        }
+        Err(CallError::Input(e)) => fail(exit::INVALID_INPUT, "invalid-input", &format!("input JSON: {e}")),
+        Err(CallError::Connector(error)) => report(&error),
+    }
+}
+
+enum CallError {
+    Input(serde_json::Error),
+    Connector(Error),
+}
+
+/// Parses the input JSON into the operation's type and calls it.
+async fn call<I, O, F>(input: Value, operation: impl FnOnce(I) -> F) -> Result<Value, CallError>
+where
+    I: serde::de::DeserializeOwned,
+    O: serde::Serialize,
+    F: Future<Output = Result<O, Error>>,
+{
+    let input = serde_json::from_value(input).map_err(CallError::Input)?;
+    let output = operation(input).await.map_err(CallError::Connector)?;
+    serde_json::to_value(output).map_err(CallError::Input)
+}
+
+/// The operation's input: the argument, @FILE, or stdin.
+fn read_input(command: &Command) -> Result<Value> {
+    let (Command::CreateInternalNote { input } | Command::AddMessage { input } | Command::TagConversation { input }) =
+        command
+    else {
+        return Ok(Value::Null);
+    };
+    let text = match input.as_deref() {
+        None | Some("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading stdin")?;
+            text
+        }
+        Some(arg) => match arg.strip_prefix('@') {
+            Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?,
+            None => arg.to_owned(),
+        },
+    };
+    serde_json::from_str(&text).context("input JSON")
+}
+
+/// The connector from the command line and environment; `None` without a key.
+fn connector(cli: &Cli) -> Result<Option<Connector>> {
+    let key = match &cli.api_key_file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading the API key file {}", path.display()))?,
+        None => std::env::var("DIXA_API_KEY").unwrap_or_default(),
+    };
+    let Some(key) = ApiKey::new(&key) else {
+        return Ok(None);
+    };
+    let seconds = |s: f64, what: &str| {
+        Duration::try_from_secs_f64(s).with_context(|| format!("{what} must be a positive number of seconds"))
+    };
+    let mut builder = Connector::builder()
+        .base_url(&cli.base_url)
+        .api_key(Some(key))
+        .call_timeout(seconds(cli.timeout, "--timeout")?)
+        .timeouts(Timeouts {
+            connect: seconds(cli.connect_timeout, "--connect-timeout")?,
+            ..Timeouts::default()
+        })
+        .cache_dir(if cli.no_cache { None } else { dixa_host::cache::default_dir() });
+    for host in &cli.allow_hosts {
+        builder = builder.allow_host(host);
+    }
+    if let Some(path) = &cli.component {
+        builder = builder.component(ComponentSource::File(path.clone()));
+    }
+    Ok(Some(builder.build()?))
+}
+
+/// Prints the error as JSON on stderr and picks the exit code.
+fn report(error: &Error) -> u8 {
+    let code = match error {
+        Error::InvalidInput(_) => exit::INVALID_INPUT,
+        Error::MissingCredentials | Error::Unauthorized(_) => exit::CREDENTIALS,
+        Error::Component(_) => exit::FAILURE,
+        _ if error.is_temporary() => exit::TEMPORARY,
+        _ => exit::REJECTED,
+    };
+    let mut body = json!({ "error": error.kind(), "message": error.to_string() });
+    match error {
+        Error::Api { status, .. } => body["status"] = json!(status),
+        Error::RateLimited {
+            retry_after_seconds: Some(seconds),
+        } => body["retryAfterSeconds"] = json!(seconds),
+        _ => {}
+    }
+    eprintln!("{body}");
+    code
+}
+
+fn fail(code: u8, kind: &str, message: &str) -> u8 {
+    eprintln!("{}", json!({ "error": kind, "message": message }));
+    code
+}
+
+async fn demo() -> u8 {
+    let steps = match dixa_host::demo::run().await {
+        Ok(steps) => steps,
+        Err(e) => return fail(exit::FAILURE, "setup", &e.to_string()),
+    };
+    let mut out = std::io::stdout().lock();
+    let mut code = exit::OK;
+    for step in steps {
+        let _ = writeln!(out, "== {} {}", step.operation, step.input);
+        for request in &step.requests {
+            let _ = writeln!(
+                out,
+                "-> {} {} {}",
+                request.method,
+                request.path,
+                String::from_utf8_lossy(&request.body)
+            );
+        }
+        match step.result {
+            Ok(output) => {
+                let _ = writeln!(out, "<- {output}\n");
+            }
+            Err(error) => {
+                let _ = writeln!(out, "<- error: {error}\n");
+                code = exit::FAILURE;
+            }
+        }
+    }
+    code
+}
+
+async fn simulator(port: u16) -> u8 {
+    let mut simulator = match dixa_simulator::Simulator::start_on(port, dixa_simulator::DEFAULT_API_KEY).await {
+        Ok(simulator) => simulator,
+        Err(e) => return fail(exit::FAILURE, "setup", &format!("cannot listen on port {port}: {e}")),
+    };
+    eprintln!(
+        "Dixa simulator on {} (API key: {}); Ctrl-C stops it",
+        simulator.base_url(),
+        dixa_simulator::DEFAULT_API_KEY
+    );
+    tokio::select! {
+        _ = simulator.wait() => exit::FAILURE,
+        _ = tokio::signal::ctrl_c() => exit::OK,
+    }
+}
+
+fn init_logging(verbose: bool) {
+    let filter = if verbose { "dixa_host=debug,warn" } else { "warn" };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .try_init();
+}

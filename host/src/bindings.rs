@@ -1,0 +1,120 @@
+//! Generated bindings for the `connector` world, and their mapping to [`crate::types`].
+
+use crate::types;
+
+// `wasi:http` is deliberately not mapped with `with`: the world's generated
+// `add_to_linker` would then call wasmtime-wasi-http's with the wrong arguments.
+// The host links wasi through the wasmtime crates and never calls that function.
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "dixa:connector/connector",
+    exports: { default: async },
+    with: {
+        "wasi:io": wasmtime_wasi::p2::bindings::io,
+        "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+    },
+});
+
+use dixa::connector::types as wit;
+
+impl From<types::NoteInput> for wit::NoteInput {
+    fn from(input: types::NoteInput) -> Self {
+        wit::NoteInput {
+            conversation_id: input.conversation_id,
+            message: input.message,
+            agent_id: input.agent_id,
+            created_at: input.created_at,
+        }
+    }
+}
+
+impl From<wit::Note> for types::Note {
+    fn from(note: wit::Note) -> Self {
+        types::Note {
+            id: note.id,
+            author_id: note.author_id,
+            created_at: note.created_at,
+            message: note.message,
+        }
+    }
+}
+
+impl From<types::Direction> for wit::Direction {
+    fn from(direction: types::Direction) -> Self {
+        match direction {
+            types::Direction::Inbound => wit::Direction::Inbound,
+            types::Direction::Outbound => wit::Direction::Outbound,
+        }
+    }
+}
+
+impl From<wit::Direction> for types::Direction {
+    fn from(direction: wit::Direction) -> Self {
+        match direction {
+            wit::Direction::Inbound => types::Direction::Inbound,
+            wit::Direction::Outbound => types::Direction::Outbound,
+        }
+    }
+}
+
+impl From<types::MessageInput> for wit::MessageInput {
+    fn from(input: types::MessageInput) -> Self {
+        wit::MessageInput {
+            conversation_id: input.conversation_id,
+            content: input.content,
+            direction: input.direction.into(),
+            agent_id: input.agent_id,
+        }
+    }
+}
+
+impl From<wit::Message> for types::Message {
+    fn from(message: wit::Message) -> Self {
+        types::Message {
+            message_id: message.message_id,
+            author_id: message.author_id,
+            created_at: message.created_at,
+            direction: message.direction.into(),
+            content: types::MessageContent {
+                value: message.content.value,
+                content_type: message.content.type_,
+            },
+        }
+    }
+}
+
+impl From<types::TagInput> for wit::TagInput {
+    fn from(input: types::TagInput) -> Self {
+        wit::TagInput {
+            conversation_id: input.conversation_id,
+            tag_id: input.tag_id,
+        }
+    }
+}
+
+impl From<wit::TagResult> for types::TagResult {
+    fn from(result: wit::TagResult) -> Self {
+        types::TagResult {
+            success: result.success,
+        }
+    }
+}
+
+impl From<wit::Error> for types::Error {
+    fn from(error: wit::Error) -> Self {
+        match error {
+            wit::Error::InvalidInput(detail) => types::Error::InvalidInput(detail),
+            wit::Error::MissingCredentials => types::Error::MissingCredentials,
+            wit::Error::Unauthorized(message) => types::Error::Unauthorized(message),
+            wit::Error::NotFound(message) => types::Error::NotFound(message),
+            wit::Error::RateLimited(seconds) => types::Error::RateLimited {
+                retry_after_seconds: seconds,
+            },
+            wit::Error::Api(wit::ApiError { status, message }) => {
+                types::Error::Api { status, message }
+            }
+            wit::Error::Transport(detail) => types::Error::Transport(detail),
+            wit::Error::InvalidResponse(detail) => types::Error::InvalidResponse(detail),
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! [`Connector`]: the component compiled once, then called any number of times,
+//! concurrently, each call in a fresh sandbox with its own memory and time limits.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
+    StoreLimitsBuilder, Trap,
+};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_config::{WasiConfig, WasiConfigVariables};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::bindings::{self, dixa::connector::types as wit};
+use crate::cache::{self, LoadedFrom};
+use crate::policy::{ApiKey, Origin, OutboundPolicy, PolicyHooks, Timeouts};
+use crate::types::{Error, Message, MessageInput, Note, NoteInput, TagInput, TagResult};
+
+/// The guest component built with this crate.
+pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dixa_connector.wasm"));
+
+/// Dixa's production API.
+pub const DIXA_BASE_URL: &str = "https://dev.dixa.io";
+
+/// How often the engine's epoch advances; the granularity of call deadlines.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Which component to run.
+#[derive(Debug, Clone)]
+pub enum ComponentSource {
+    /// The guest built alongside this crate.
+    Embedded,
+    /// A `.wasm` component file, e.g. another build of the guest.
+    File(PathBuf),
+    /// Component bytes.
+    Bytes(Vec<u8>),
+}
+
+/// Why a [`Connector`] could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The base URL or an allowed host is not an http(s) origin.
+    #[error("invalid URL: {0}")]
+    InvalidUrl(String),
+    /// The component file could not be read.
+    #[error("cannot read component {path}: {source}")]
+    ReadComponent {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// wasmtime refused the configuration, the component, or its imports.
+    #[error("{context}: {message}")]
+    Wasmtime {
+        /// What was being done.
+        context: &'static str,
+        /// wasmtime's explanation.
+        message: String,
+    },
+}
+
+fn wasmtime_error(context: &'static str) -> impl FnOnce(wasmtime::Error) -> BuildError {
+    move |e| BuildError::Wasmtime {
+        context,
+        message: format!("{e:#}"),
+    }
+}
+
+/// Settings for a [`Connector`]; start from [`Connector::builder`].
+#[derive(Debug, Clone)]
+pub struct ConnectorBuilder {
+    base_url: String,
+    allowed_hosts: Vec<String>,
+    api_key: Option<ApiKey>,
+    key_in_guest_config: bool,
+    timeouts: Timeouts,
+    call_timeout: Duration,
+    memory_limit: usize,
+    max_concurrent_calls: u32,
+    component: ComponentSource,
+    cache_dir: Option<PathBuf>,
+}
+
+impl Default for ConnectorBuilder {
+    fn default() -> Self {
+        ConnectorBuilder {
+            base_url: DIXA_BASE_URL.to_owned(),
+            allowed_hosts: Vec::new(),
+            api_key: None,
+            key_in_guest_config: false,
+            timeouts: Timeouts::default(),
+            call_timeout: Duration::from_secs(60),
+            memory_limit: 64 << 20,
+            max_concurrent_calls: 64,
+            component: ComponentSource::Embedded,
+            cache_dir: None,
+        }
+    }
+}
+
+impl ConnectorBuilder {
+    /// Dixa's origin (default `https://dev.dixa.io`); the only origin that gets the key.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Lets the component also reach `url`'s origin, without the key.
+    pub fn allow_host(mut self, url: impl Into<String>) -> Self {
+        self.allowed_hosts.push(url.into());
+        self
+    }
+
+    /// The key the host adds as `Authorization` to requests to the base URL.
+    pub fn api_key(mut self, key: Option<ApiKey>) -> Self {
+        self.api_key = key;
+        self
+    }
+
+    /// Also hands the key to the component as its `api-key` config (off by default:
+    /// the component then never sees the key).
+    pub fn key_in_guest_config(mut self, yes: bool) -> Self {
+        self.key_in_guest_config = yes;
+        self
+    }
+
+    /// Per-request network timeouts.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Wall-clock limit of one call, retries included (default 60 s).
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// Linear memory one call may use, in bytes (default 64 MiB).
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
+    /// Calls running at once; more wait their turn (default 64).
+    pub fn max_concurrent_calls(mut self, calls: u32) -> Self {
+        self.max_concurrent_calls = calls.max(1);
+        self
+    }
+
+    /// The component to run (default: the embedded build).
+    pub fn component(mut self, source: ComponentSource) -> Self {
+        self.component = source;
+        self
+    }
+
+    /// Caches the compiled component in `dir` (default: no disk cache).
+    pub fn cache_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.cache_dir = dir;
+        self
+    }
+
+    /// Compiles (or loads from the cache) and links the component.
+    pub fn build(self) -> Result<Connector, BuildError> {
+        let started = Instant::now();
+        let dixa = Origin::parse(&self.base_url).map_err(BuildError::InvalidUrl)?;
+        let extra_allowed = self
+            .allowed_hosts
+            .iter()
+            .map(|url| Origin::parse(url))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(BuildError::InvalidUrl)?;
+
+        let engine = engine(self.memory_limit, self.max_concurrent_calls)?;
+        let wasm = match &self.component {
+            ComponentSource::Embedded => std::borrow::Cow::Borrowed(EMBEDDED_COMPONENT),
+            ComponentSource::Bytes(bytes) => std::borrow::Cow::Borrowed(bytes.as_slice()),
+            ComponentSource::File(path) => std::borrow::Cow::Owned(std::fs::read(path).map_err(
+                |source| BuildError::ReadComponent {
+                    path: path.clone(),
+                    source,
+                },
+            )?),
+        };
+        let (component, loaded_from) = cache::load(&engine, &wasm, self.cache_dir.as_deref())
+            .map_err(wasmtime_error("compiling the component"))?;
+
+        let mut linker = Linker::<CallState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(wasmtime_error("linking wasi"))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(wasmtime_error("linking wasi:http"))?;
+        wasmtime_wasi_config::add_to_linker(&mut linker, |state: &mut CallState| {
+            WasiConfig::from(&*state.config)
+        })
+        .map_err(wasmtime_error("linking wasi:config"))?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .and_then(bindings::ConnectorPre::new)
+            .map_err(wasmtime_error("the component does not fit the connector world"))?;
+
+        let mut config = WasiConfigVariables::new();
+        config.insert("base-url", self.base_url.trim_end_matches('/'));
+        match &self.api_key {
+            Some(key) if self.key_in_guest_config => {
+                config.insert("api-key", key.expose());
+            }
+            Some(_) => {
+                config.insert("api-key-injected", "true");
+            }
+            None => {}
+        }
+
+        spawn_epoch_ticker(&engine);
+        let deadline_ticks = self.call_timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
+        Ok(Connector {
+            pre,
+            config: Arc::new(config),
+            policy: Arc::new(OutboundPolicy {
+                dixa,
+                extra_allowed,
+                api_key: self.api_key,
+                timeouts: self.timeouts,
+            }),
+            call_timeout: self.call_timeout,
+            deadline_ticks: u64::try_from(deadline_ticks).unwrap_or(u64::MAX),
+            memory_limit: self.memory_limit,
+            permits: Arc::new(Semaphore::new(self.max_concurrent_calls as usize)),
+            load: LoadReport {
+                loaded_from,
+                duration: started.elapsed(),
+            },
+        })
+    }
+}
+
+/// How the component was loaded, and how long that took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Compiled now or read from the disk cache.
+    pub loaded_from: LoadedFrom,
+    /// Time spent in [`ConnectorBuilder::build`].
+    pub duration: Duration,
+}
+
+/// An engine with pooled instances sized for `calls` concurrent calls and
+/// epoch interruption for deadlines.
+fn engine(memory_limit: usize, calls: u32) -> Result<Engine, BuildError> {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(calls)
+        .total_core_instances(calls.saturating_mul(8))
+        .total_memories(calls.saturating_mul(4))
+        .total_tables(calls.saturating_mul(8))
+        .total_stacks(calls)
+        .max_memory_size(memory_limit);
+    let mut config = Config::new();
+    config
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config).map_err(wasmtime_error("configuring wasmtime"))
+}
+
+/// Advances the epoch every tick until the engine is dropped.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let engine = engine.weak();
+    std::thread::spawn(move || {
+        while let Some(engine) = engine.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(EPOCH_TICK);
+        }
+    });
+}
+
+/// The Dixa connector component, ready to call. Cheap to share: wrap it in an
+/// `Arc` and call it from as many tasks as you like.
+pub struct Connector {
+    pre: bindings::ConnectorPre<CallState>,
+    config: Arc<WasiConfigVariables>,
+    policy: Arc<OutboundPolicy>,
+    call_timeout: Duration,
+    deadline_ticks: u64,
+    memory_limit: usize,
+    permits: Arc<Semaphore>,
+    load: LoadReport,
+}
+
+impl Connector {
+    /// Settings with the defaults; see [`ConnectorBuilder`].
+    pub fn builder() -> ConnectorBuilder {
+        ConnectorBuilder::default()
+    }
+
+    /// How the component was loaded.
+    pub fn load_report(&self) -> LoadReport {
+        self.load
+    }
+
+    /// Adds an internal note to a conversation.
+    pub async fn create_internal_note(&self, input: NoteInput) -> Result<Note, Error> {
+        let input = wit::NoteInput::from(input);
+        self.call(|mut store, connector| async move {
+            connector
+                .dixa_connector_conversations()
+                .call_create_internal_note(&mut store, &input)
+                .await
+        })
+        .await
+        .map(Note::from)
+    }
+
+    /// Adds an inbound or outbound message to a conversation.
+    pub async fn add_message(&self, input: MessageInput) -> Result<Message, Error> {
+        let input = wit::MessageInput::from(input);
+        self.call(|mut store, connector| async move {
+            connector
+                .dixa_connector_conversations()
+                .call_add_message(&mut store, &input)
+                .await
+        })
+        .await
+        .map(Message::from)
+    }
+
+    /// Tags a conversation.
+    pub async fn tag_conversation(&self, input: TagInput) -> Result<TagResult, Error> {
+        let input = wit::TagInput::from(input);
+        self.call(|mut store, connector| async move {
+            connector
+                .dixa_connector_conversations()
+                .call_tag_conversation(&mut store, &input)
+                .await
+        })
+        .await
+        .map(TagResult::from)
+    }
+
+    /// Runs `operation` in a fresh instance under the call's limits.
+    async fn call<T, F, Fut>(&self, operation: F) -> Result<T, Error>
+    where
+        F: FnOnce(Store<CallState>, bindings::Connector) -> Fut,
+        Fut: Future<Output = wasmtime::Result<Result<T, wit::Error>>>,
+    {
+        let _permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::Component("the connector is shutting down".into()))?;
+        let mut store = Store::new(&self.pre.engine().clone(), self.call_state());
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(self.deadline_ticks);
+        store.epoch_deadline_trap();
+
+        let run = async {
+            let connector = self.pre.instantiate_async(&mut store).await?;
+            operation(store, connector).await
+        };
+        match tokio::time::timeout(self.call_timeout, run).await {
+            Err(_elapsed) => Err(Error::Deadline(self.call_timeout)),
+            Ok(Err(e)) if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => {
+                Err(Error::Deadline(self.call_timeout))
+            }
+            Ok(Err(e)) => Err(Error::Component(format!("{e:#}"))),
+            Ok(Ok(result)) => result.map_err(Error::from),
+        }
+    }
+
+    fn call_state(&self) -> CallState {
+        CallState {
+            table: ResourceTable::new(),
+            wasi: WasiCtx::builder().build(),
+            http: WasiHttpCtx::new(),
+            hooks: PolicyHooks::new(Arc::clone(&self.policy)),
+            config: Arc::clone(&self.config),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.memory_limit)
+                .build(),
+        }
+    }
+}
+
+/// Everything one call's `Store` holds.
+struct CallState {
+    table: ResourceTable,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: PolicyHooks,
+    config: Arc<WasiConfigVariables>,
+    limits: StoreLimits,
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for CallState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
