@@ -85,6 +85,7 @@ pub struct ConnectorBuilder {
     max_concurrent_calls: u32,
     component: ComponentSource,
     cache_dir: Option<PathBuf>,
+    config_overrides: Vec<(String, String)>,
 }
 
 impl Default for ConnectorBuilder {
@@ -100,6 +101,7 @@ impl Default for ConnectorBuilder {
             max_concurrent_calls: 64,
             component: ComponentSource::Embedded,
             cache_dir: None,
+            config_overrides: Vec::new(),
         }
     }
 }
@@ -166,6 +168,14 @@ impl ConnectorBuilder {
         self
     }
 
+    /// Sets a `wasi:config` value for the component, overriding what the host
+    /// derives (`base-url`, `api-key-injected`). The outbound policy still
+    /// follows [`base_url`](Self::base_url).
+    pub fn config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config_overrides.push((key.into(), value.into()));
+        self
+    }
+
     /// Compiles (or loads from the cache) and links the component.
     pub fn build(self) -> Result<Connector, BuildError> {
         let started = Instant::now();
@@ -205,23 +215,23 @@ impl ConnectorBuilder {
             .and_then(bindings::ConnectorPre::new)
             .map_err(wasmtime_error("the component does not fit the connector world"))?;
 
-        let mut config = WasiConfigVariables::new();
-        config.insert("base-url", self.base_url.trim_end_matches('/'));
+        let mut config = vec![("base-url".to_owned(), self.base_url.trim_end_matches('/').to_owned())];
         match &self.api_key {
-            Some(key) if self.key_in_guest_config => {
-                config.insert("api-key", key.expose());
-            }
-            Some(_) => {
-                config.insert("api-key-injected", "true");
-            }
+            Some(key) if self.key_in_guest_config => config.push(("api-key".into(), key.expose().into())),
+            Some(_) => config.push(("api-key-injected".into(), "true".into())),
             None => {}
+        }
+        for (key, value) in self.config_overrides {
+            config.retain(|(k, _)| *k != key);
+            config.push((key, value));
         }
 
         spawn_epoch_ticker(&engine);
         let deadline_ticks = self.call_timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
         Ok(Connector {
             pre,
-            config: Arc::new(config),
+            config: Arc::new(config.iter().cloned().collect()),
+            guest_config: config,
             policy: Arc::new(OutboundPolicy {
                 dixa,
                 extra_allowed,
@@ -283,6 +293,7 @@ fn spawn_epoch_ticker(engine: &Engine) {
 pub struct Connector {
     pre: bindings::ConnectorPre<CallState>,
     config: Arc<WasiConfigVariables>,
+    guest_config: Vec<(String, String)>,
     policy: Arc<OutboundPolicy>,
     call_timeout: Duration,
     deadline_ticks: u64,
@@ -300,6 +311,11 @@ impl Connector {
     /// How the component was loaded.
     pub fn load_report(&self) -> LoadReport {
         self.load
+    }
+
+    /// Every `wasi:config` key and value the component can read.
+    pub fn guest_config(&self) -> &[(String, String)] {
+        &self.guest_config
     }
 
     /// Adds an internal note to a conversation.

@@ -155,8 +155,8 @@ impl OutboundPolicy {
     }
 }
 
-/// Largest request body the host drains from a denied request.
-const MAX_DENIED_BODY: usize = 1024 * 1024;
+/// Largest request body the host sends (and drains from a denied request).
+const MAX_REQUEST_BODY: usize = 1024 * 1024;
 
 /// `WasiHttpHooks` enforcing an [`OutboundPolicy`]; one per call.
 pub struct PolicyHooks {
@@ -198,7 +198,7 @@ impl WasiHttpHooks for PolicyHooks {
                 return Box::new(async move {
                     // Take the body so the guest's write completes and it reads the
                     // denial from the response, not from a closed stream.
-                    let _ = http_body_util::Limited::new(request.into_body(), MAX_DENIED_BODY)
+                    let _ = http_body_util::Limited::new(request.into_body(), MAX_REQUEST_BODY)
                         .collect()
                         .await;
                     Err(wasmtime_wasi_http::Error::HttpRequestDenied)
@@ -219,6 +219,7 @@ impl WasiHttpHooks for PolicyHooks {
         let options = self.policy.request_options(options);
         tracing::debug!(%method, path = uri.path(), "sending");
         Box::new(async move {
+            let request = with_buffered_body(request).await?;
             let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
             tracing::debug!(%method, path = uri.path(), status = response.status().as_u16(), "answered");
             Ok((
@@ -227,6 +228,27 @@ impl WasiHttpHooks for PolicyHooks {
             ))
         })
     }
+}
+
+/// The request with its body read into memory (at most [`MAX_REQUEST_BODY`]), so
+/// it goes out with an exact `Content-Length` rather than chunked.
+async fn with_buffered_body(
+    request: http::Request<WasiBody>,
+) -> Result<http::Request<WasiBody>, wasmtime_wasi_http::Error> {
+    let (mut parts, body) = request.into_parts();
+    let body = http_body_util::Limited::new(body, MAX_REQUEST_BODY)
+        .collect()
+        .await
+        .map_err(|_| wasmtime_wasi_http::Error::HttpRequestBodySize(None))?
+        .to_bytes();
+    parts.headers.remove(http::header::TRANSFER_ENCODING);
+    parts
+        .headers
+        .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(body.len()));
+    let body = http_body_util::Full::new(body)
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    Ok(http::Request::from_parts(parts, body))
 }
 
 fn describe_origin(uri: &http::Uri) -> String {

@@ -1,0 +1,72 @@
+//! Shared fixture for the end-to-end tests: a simulator on loopback and a
+//! connector running the real component against it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+pub use dixa_host::{ApiKey, Connector, ConnectorBuilder};
+pub use dixa_simulator::{DEFAULT_API_KEY, Fault, RecordedRequest, Simulator};
+
+/// A simulator and a connector pointed at it with the simulator's key.
+pub struct Harness {
+    pub simulator: Simulator,
+    pub connector: Connector,
+}
+
+impl Harness {
+    /// The defaults: key injected by the host, nothing else allowed.
+    pub async fn start() -> Self {
+        Self::with(|builder| builder).await
+    }
+
+    /// Like [`Harness::start`], with the builder adjusted by `configure`.
+    pub async fn with(configure: impl FnOnce(ConnectorBuilder) -> ConnectorBuilder) -> Self {
+        let simulator = Simulator::start().await.expect("simulator starts");
+        let builder = Connector::builder()
+            .base_url(simulator.base_url())
+            .api_key(ApiKey::new(DEFAULT_API_KEY))
+            .cache_dir(Some(cache_dir()));
+        let connector = configure(builder).build().expect("connector builds");
+        Harness {
+            simulator,
+            connector,
+        }
+    }
+
+    /// Requests the simulator received.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.simulator.requests()
+    }
+
+    /// The one request the simulator received; fails if there were more or none.
+    pub fn only_request(&self) -> RecordedRequest {
+        let requests = self.requests();
+        assert_eq!(requests.len(), 1, "expected exactly one request: {requests:#?}");
+        requests.into_iter().next().expect("one request")
+    }
+}
+
+/// Compiled-component cache shared by the test processes of one checkout.
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-cache")
+}
+
+/// Headers of `request` sorted by name, `host` dropped (it names a random port).
+pub fn headers(request: &RecordedRequest) -> Vec<(String, String)> {
+    let mut headers: Vec<_> = request
+        .headers
+        .iter()
+        .filter(|(name, _)| name != "host")
+        .cloned()
+        .collect();
+    headers.sort();
+    headers
+}
+
+/// `(name, value)` pairs as owned strings.
+pub fn pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+        .collect()
+}

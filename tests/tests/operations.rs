@@ -1,0 +1,183 @@
+//! Each operation end to end: the exact request Dixa receives and the exact output.
+
+use dixa_host::demo::{message_example, note_example, tag_example};
+use dixa_host::{Direction, Message, MessageContent, MessageInput, Note, NoteInput, TagResult};
+use dixa_simulator::api::{REQUESTER_ID, TOKEN_OWNER_ID};
+use dixa_tests::{DEFAULT_API_KEY, Harness, headers, pairs};
+use serde_json::json;
+
+const USER_AGENT: &str = "dixa-connector/0.1.0";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn internal_note_from_dixas_example_is_sent_exactly_and_mapped() {
+    let harness = Harness::start().await;
+    let note = harness
+        .connector
+        .create_internal_note(note_example())
+        .await
+        .unwrap();
+
+    let request = harness.only_request();
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.path, "/v1/conversations/9456/notes");
+    let body = r#"{"message":"A sample note","agentId":"a53b25da-f676-4c52-acac-58c9280aa23d","createdAt":"2021-12-01T12:46:36.581Z[GMT]"}"#;
+    assert_eq!(String::from_utf8(request.body.clone()).unwrap(), body);
+    assert_eq!(
+        headers(&request),
+        pairs(&[
+            ("accept", "application/json"),
+            ("authorization", DEFAULT_API_KEY),
+            ("content-length", &body.len().to_string()),
+            ("content-type", "application/json"),
+            ("user-agent", USER_AGENT),
+        ])
+    );
+    assert_eq!(
+        note,
+        Note {
+            id: "00000000-0000-4000-8000-000000000001".into(),
+            author_id: "a53b25da-f676-4c52-acac-58c9280aa23d".into(),
+            created_at: "2021-12-01T12:46:36.581Z".into(),
+            message: "A sample note".into(),
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn internal_note_without_optional_fields_omits_them() {
+    let harness = Harness::start().await;
+    let note = harness
+        .connector
+        .create_internal_note(NoteInput {
+            conversation_id: "42".into(),
+            message: "Another sample note".into(),
+            agent_id: None,
+            created_at: None,
+        })
+        .await
+        .unwrap();
+    let request = harness.only_request();
+    assert_eq!(request.path, "/v1/conversations/42/notes");
+    assert_eq!(request.json(), json!({"message": "Another sample note"}));
+    assert_eq!(note.author_id, TOKEN_OWNER_ID);
+    assert!(
+        !note.created_at.ends_with(']'),
+        "zone name dropped: {}",
+        note.created_at
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outbound_message_from_dixas_example_is_sent_exactly_and_mapped() {
+    let harness = Harness::start().await;
+    let message = harness.connector.add_message(message_example()).await.unwrap();
+
+    let request = harness.only_request();
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.path, "/v1/conversations/9456/messages");
+    assert_eq!(
+        String::from_utf8(request.body.clone()).unwrap(),
+        r#"{"_type":"Outbound","content":{"_type":"Text","value":"Ok, I can help you!"},"agentId":"bac5a02c-15b3-44da-ae1e-ab7b9db4aa89"}"#
+    );
+    assert_eq!(request.header("authorization"), Some(DEFAULT_API_KEY));
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    assert_eq!(
+        Message {
+            created_at: String::new(),
+            ..message.clone()
+        },
+        Message {
+            message_id: "00000000-0000-4000-8000-000000000001".into(),
+            author_id: "bac5a02c-15b3-44da-ae1e-ab7b9db4aa89".into(),
+            created_at: String::new(),
+            direction: Direction::Outbound,
+            content: MessageContent {
+                value: "Ok, I can help you!".into(),
+                content_type: "Text".into(),
+            },
+        }
+    );
+    assert_eq!(message.created_at.len(), "2021-06-09T08:18:37.284Z".len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inbound_message_has_no_agent_and_is_authored_by_the_requester() {
+    let harness = Harness::start().await;
+    let message = harness
+        .connector
+        .add_message(MessageInput {
+            conversation_id: "9456".into(),
+            content: "I need some help!".into(),
+            direction: Direction::Inbound,
+            agent_id: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        harness.only_request().json(),
+        json!({"_type": "Inbound", "content": {"_type": "Text", "value": "I need some help!"}})
+    );
+    assert_eq!(message.direction, Direction::Inbound);
+    assert_eq!(message.author_id, REQUESTER_ID);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tagging_is_a_put_without_body() {
+    let harness = Harness::start().await;
+    let result = harness.connector.tag_conversation(tag_example()).await.unwrap();
+    assert_eq!(result, TagResult { success: true });
+
+    let request = harness.only_request();
+    assert_eq!(request.method, "PUT");
+    assert_eq!(
+        request.path,
+        "/v1/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741"
+    );
+    assert!(request.body.is_empty());
+    assert_eq!(
+        headers(&request),
+        pairs(&[
+            ("accept", "application/json"),
+            ("authorization", DEFAULT_API_KEY),
+            ("content-length", "0"),
+            ("user-agent", USER_AGENT),
+        ])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ids_are_percent_encoded_in_the_path() {
+    let harness = Harness::start().await;
+    let error = harness
+        .connector
+        .tag_conversation(dixa_host::TagInput {
+            conversation_id: "conv:1+2".into(),
+            tag_id: "tag@x".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        harness.only_request().path,
+        "/v1/conversations/conv%3A1%2B2/tags/tag%40x"
+    );
+    assert_eq!(
+        error,
+        dixa_host::Error::Api {
+            status: 400,
+            message: "Invalid value for: path parameter conversationId".into()
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_connector_serves_concurrent_calls() {
+    let harness = std::sync::Arc::new(Harness::start().await);
+    let calls = (0..16).map(|_| {
+        let harness = std::sync::Arc::clone(&harness);
+        tokio::spawn(async move { harness.connector.tag_conversation(tag_example()).await })
+    });
+    for call in calls {
+        assert_eq!(call.await.unwrap(), Ok(TagResult { success: true }));
+    }
+    assert_eq!(harness.requests().len(), 16);
+}
