@@ -33,10 +33,19 @@ fn main() -> ExitCode {
 }
 
 fn build_guest() -> Result<(), String> {
-    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").ok_or("no CARGO_MANIFEST_DIR")?);
-    let workspace = manifest_dir.parent().ok_or("host crate has no parent directory")?;
+    let manifest_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").ok_or("no CARGO_MANIFEST_DIR")?);
+    let workspace = manifest_dir
+        .parent()
+        .ok_or("host crate has no parent directory")?;
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("no OUT_DIR")?);
-    for input in ["guest/src", "guest/Cargo.toml", "wit", "Cargo.lock", "Cargo.toml"] {
+    for input in [
+        "guest/src",
+        "guest/Cargo.toml",
+        "wit",
+        "Cargo.lock",
+        "Cargo.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", workspace.join(input).display());
     }
 
@@ -47,7 +56,15 @@ fn build_guest() -> Result<(), String> {
     let mut command = Command::new(cargo);
     command
         .current_dir(workspace)
-        .args(["build", "--package", "dixa-guest", "--target", TARGET, "--profile", PROFILE])
+        .args([
+            "build",
+            "--package",
+            "dixa-guest",
+            "--target",
+            TARGET,
+            "--profile",
+            PROFILE,
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     for name in CLEARED_ENV {
@@ -60,7 +77,10 @@ fn build_guest() -> Result<(), String> {
         return Err(format!("building the guest component failed ({status})"));
     }
 
-    let built = target_dir.join(TARGET).join(PROFILE).join("dixa_guest.wasm");
+    let built = target_dir
+        .join(TARGET)
+        .join(PROFILE)
+        .join("dixa_guest.wasm");
     let embedded = out_dir.join("dixa_connector.wasm");
     std::fs::copy(&built, &embedded)
         .map_err(|e| format!("copying {} to {}: {e}", built.display(), embedded.display()))?;
@@ -76,7 +96,11 @@ fn ensure_target_installed() -> Result<(), String> {
         .output()
         .map_err(|e| format!("cannot run rustc: {e}"))?;
     let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_owned();
-    if Path::new(&sysroot).join("lib/rustlib").join(TARGET).exists() {
+    if Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(TARGET)
+        .exists()
+    {
         return Ok(());
     }
     println!("cargo:warning=installing the {TARGET} target with rustup");

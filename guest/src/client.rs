@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use crate::error::{self, Credentials, Error};
-use crate::model::{MessageInput, Note, NoteInput, TagInput, Message};
+use crate::model::{Message, MessageInput, Note, NoteInput, TagInput};
 use crate::request::{self, DixaRequest, Method};
 use crate::response;
 use crate::retry::{self, Failure};
@@ -70,9 +70,15 @@ fn check_base_url(url: &str) -> Result<String, Error> {
         .ok_or_else(|| Error::invalid("base-url config", "must start with https:// or http://"))?;
     let host = rest.split('/').next().unwrap_or_default();
     if host.is_empty() || host.contains('@') {
-        return Err(Error::invalid("base-url config", "must name a host, without user info"));
+        return Err(Error::invalid(
+            "base-url config",
+            "must name a host, without user info",
+        ));
     }
-    if url.chars().any(|c| !c.is_ascii_graphic() || c == '?' || c == '#') {
+    if url
+        .chars()
+        .any(|c| !c.is_ascii_graphic() || c == '?' || c == '#')
+    {
         return Err(Error::invalid(
             "base-url config",
             "must not contain spaces, a query or a fragment",
@@ -224,11 +230,14 @@ mod tests {
     use crate::model::Direction;
     use std::collections::VecDeque;
 
+    /// Method, URL, headers and body of a sent request.
+    type Sent = (Method, String, Vec<(&'static str, String)>, Option<String>);
+
     /// Answers from a script and records what was sent and slept.
     #[derive(Default)]
     struct Scripted {
         answers: VecDeque<Result<HttpResponse, TransportError>>,
-        sent: Vec<(Method, String, Vec<(&'static str, String)>, Option<String>)>,
+        sent: Vec<Sent>,
         slept: Vec<Duration>,
     }
 
@@ -250,7 +259,11 @@ mod tests {
         }
     }
 
-    fn answer(status: u16, retry_after: Option<&str>, body: &str) -> Result<HttpResponse, TransportError> {
+    fn answer(
+        status: u16,
+        retry_after: Option<&str>,
+        body: &str,
+    ) -> Result<HttpResponse, TransportError> {
         Ok(HttpResponse {
             status,
             retry_after: retry_after.map(Into::into),
@@ -258,7 +271,10 @@ mod tests {
         })
     }
 
-    fn client(answers: Vec<Result<HttpResponse, TransportError>>, api_key: Option<&str>) -> Client<Scripted> {
+    fn client(
+        answers: Vec<Result<HttpResponse, TransportError>>,
+        api_key: Option<&str>,
+    ) -> Client<Scripted> {
         Client::new(
             Scripted {
                 answers: answers.into(),
@@ -306,7 +322,10 @@ mod tests {
                     ("content-type", "application/json".to_owned()),
                     ("authorization", "secret-token".to_owned()),
                 ],
-                Some(r#"{"_type":"Inbound","content":{"_type":"Text","value":"I need some help!"}}"#.to_owned()),
+                Some(
+                    r#"{"_type":"Inbound","content":{"_type":"Text","value":"I need some help!"}}"#
+                        .to_owned()
+                ),
             )]
         );
     }
@@ -321,10 +340,7 @@ mod tests {
         assert_eq!(limited.transport.sent.len(), 2);
         assert_eq!(limited.transport.slept, vec![Duration::from_secs(2)]);
 
-        let mut failing = client(
-            vec![answer(500, None, r#"{"message":"boom"}"#)],
-            Some("k"),
-        );
+        let mut failing = client(vec![answer(500, None, r#"{"message":"boom"}"#)], Some("k"));
         assert_eq!(
             failing.add_message(&inbound()),
             Err(Error::Api {
@@ -384,7 +400,10 @@ mod tests {
             ],
             Some("k"),
         );
-        assert_eq!(client.tag_conversation(&tag()), Err(Error::RateLimited(Some(4))));
+        assert_eq!(
+            client.tag_conversation(&tag()),
+            Err(Error::RateLimited(Some(4)))
+        );
         assert_eq!(
             client.transport.slept,
             vec![Duration::from_secs(1), Duration::from_secs(1)]
@@ -396,14 +415,23 @@ mod tests {
         let mut client = client(vec![], Some("k"));
         let mut input = inbound();
         input.conversation_id = "../admin".into();
-        assert!(matches!(client.add_message(&input), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            client.add_message(&input),
+            Err(Error::InvalidInput(_))
+        ));
         assert!(client.transport.sent.is_empty());
     }
 
     #[test]
     fn without_a_key_no_authorization_is_sent_and_401_means_missing_credentials() {
-        let mut client = client(vec![answer(401, None, r#"{"message":"Unauthorized"}"#)], None);
-        assert_eq!(client.tag_conversation(&tag()), Err(Error::MissingCredentials));
+        let mut client = client(
+            vec![answer(401, None, r#"{"message":"Unauthorized"}"#)],
+            None,
+        );
+        assert_eq!(
+            client.tag_conversation(&tag()),
+            Err(Error::MissingCredentials)
+        );
         let (_, _, headers, _) = &client.transport.sent[0];
         assert!(!headers.iter().any(|(name, _)| *name == "authorization"));
     }
@@ -441,8 +469,14 @@ mod tests {
         for (url, rule) in [
             ("ftp://dev.dixa.io", "must start with https:// or http://"),
             ("https://", "must name a host, without user info"),
-            ("https://user@evil.example", "must name a host, without user info"),
-            ("https://dev.dixa.io?x=1", "must not contain spaces, a query or a fragment"),
+            (
+                "https://user@evil.example",
+                "must name a host, without user info",
+            ),
+            (
+                "https://dev.dixa.io?x=1",
+                "must not contain spaces, a query or a fragment",
+            ),
         ] {
             let pairs: &'static [(&str, &str)] = Box::leak(Box::new([("base-url", url)]));
             assert_eq!(
@@ -451,6 +485,12 @@ mod tests {
                 "{url}"
             );
         }
-        assert!(!format!("{:?}", Settings::from_config(config(&[("api-key", "secret")]))).contains("secret"));
+        assert!(
+            !format!(
+                "{:?}",
+                Settings::from_config(config(&[("api-key", "secret")]))
+            )
+            .contains("secret")
+        );
     }
 }

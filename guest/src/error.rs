@@ -123,9 +123,18 @@ mod tests {
     fn statuses_map_to_cases_with_dixas_message() {
         let body = br#"{"message":"The requested resource could not be found"}"#;
         let cases = [
-            (401, Error::Unauthorized("The requested resource could not be found".into())),
-            (403, Error::Unauthorized("The requested resource could not be found".into())),
-            (404, Error::NotFound("The requested resource could not be found".into())),
+            (
+                401,
+                Error::Unauthorized("The requested resource could not be found".into()),
+            ),
+            (
+                403,
+                Error::Unauthorized("The requested resource could not be found".into()),
+            ),
+            (
+                404,
+                Error::NotFound("The requested resource could not be found".into()),
+            ),
             (429, Error::RateLimited(Some(3))),
             (
                 400,
@@ -167,7 +176,12 @@ mod tests {
     #[test]
     fn non_json_bodies_are_quoted_briefly() {
         assert_eq!(
-            from_status(502, None, b"  <html>Bad gateway</html>\n", Credentials::Sent),
+            from_status(
+                502,
+                None,
+                b"  <html>Bad gateway</html>\n",
+                Credentials::Sent
+            ),
             Some(Error::Api {
                 status: 502,
                 message: "<html>Bad gateway</html>".into()

@@ -48,7 +48,12 @@ impl Failure {
 /// The wait before the next attempt, or `None` to give up.
 ///
 /// `attempts` is how many were made so far; `waited` the time already spent waiting.
-pub fn delay(failure: Failure, idempotent: bool, attempts: u32, waited: Duration) -> Option<Duration> {
+pub fn delay(
+    failure: Failure,
+    idempotent: bool,
+    attempts: u32,
+    waited: Duration,
+) -> Option<Duration> {
     if attempts >= MAX_ATTEMPTS {
         return None;
     }
@@ -98,7 +103,11 @@ fn parse_imf_fixdate(value: &str) -> Option<u64> {
 
 /// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm), for years >= 1970.
 fn days_since_epoch(year: u64, month: u64, day: u64) -> Option<u64> {
-    let year = if month <= 2 { year.checked_sub(1)? } else { year };
+    let year = if month <= 2 {
+        year.checked_sub(1)?
+    } else {
+        year
+    };
     let era = year / 400;
     let year_of_era = year % 400;
     let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
@@ -117,11 +126,24 @@ mod tests {
         let failure = Failure::RateLimited {
             retry_after: Some(Duration::from_secs(2)),
         };
-        assert_eq!(delay(failure, false, 1, NO_WAIT), Some(Duration::from_secs(2)));
-        assert_eq!(delay(failure, true, 2, NO_WAIT), Some(Duration::from_secs(2)));
-        assert_eq!(delay(failure, false, 3, NO_WAIT), None, "at most three attempts");
+        assert_eq!(
+            delay(failure, false, 1, NO_WAIT),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            delay(failure, true, 2, NO_WAIT),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            delay(failure, false, 3, NO_WAIT),
+            None,
+            "at most three attempts"
+        );
         let unspecified = Failure::RateLimited { retry_after: None };
-        assert_eq!(delay(unspecified, false, 1, NO_WAIT), Some(RATE_LIMIT_BACKOFF));
+        assert_eq!(
+            delay(unspecified, false, 1, NO_WAIT),
+            Some(RATE_LIMIT_BACKOFF)
+        );
     }
 
     #[test]
@@ -140,10 +162,19 @@ mod tests {
     fn server_and_transport_failures_are_retried_only_when_idempotent() {
         for failure in [Failure::ServerError, Failure::Transport { retryable: true }] {
             assert_eq!(delay(failure, false, 1, NO_WAIT), None, "{failure:?}");
-            assert_eq!(delay(failure, true, 1, NO_WAIT), Some(Duration::from_millis(250)));
-            assert_eq!(delay(failure, true, 2, NO_WAIT), Some(Duration::from_millis(500)));
+            assert_eq!(
+                delay(failure, true, 1, NO_WAIT),
+                Some(Duration::from_millis(250))
+            );
+            assert_eq!(
+                delay(failure, true, 2, NO_WAIT),
+                Some(Duration::from_millis(500))
+            );
         }
-        assert_eq!(delay(Failure::Transport { retryable: false }, true, 1, NO_WAIT), None);
+        assert_eq!(
+            delay(Failure::Transport { retryable: false }, true, 1, NO_WAIT),
+            None
+        );
         assert_eq!(delay(Failure::Final, true, 1, NO_WAIT), None);
     }
 
@@ -180,12 +211,21 @@ mod tests {
             Some(Duration::ZERO),
             "a date in the past means now"
         );
-        assert_eq!(parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(
             parse_imf_fixdate("Tue, 24 Nov 2026 23:37:54 GMT"),
             Some(1_795_563_474)
         );
-        for bad in ["soon", "-1", "Sun, 06 Nov 1994 08:49:37 CET", "06 Nov 1994 08:49:37 GMT", ""] {
+        for bad in [
+            "soon",
+            "-1",
+            "Sun, 06 Nov 1994 08:49:37 CET",
+            "06 Nov 1994 08:49:37 GMT",
+            "",
+        ] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad}");
         }
     }

@@ -5,7 +5,10 @@
 
 /// Splits `2021-12-01T12:46:36.581Z[GMT]` into the RFC 3339 part and the zone name.
 fn split_zone_name(value: &str) -> (&str, Option<&str>) {
-    match value.strip_suffix(']').and_then(|rest| rest.rsplit_once('[')) {
+    match value
+        .strip_suffix(']')
+        .and_then(|rest| rest.rsplit_once('['))
+    {
         Some((instant, zone)) => (instant, Some(zone)),
         None => (value, None),
     }
@@ -31,7 +34,8 @@ pub fn check(value: &str) -> Result<(), String> {
     check_rfc3339(instant.as_bytes())
 }
 
-const EXPECTED: &str = "expected an RFC 3339 date-time with an offset, like 2021-12-01T12:46:36.581Z";
+const EXPECTED: &str =
+    "expected an RFC 3339 date-time with an offset, like 2021-12-01T12:46:36.581Z";
 
 fn check_rfc3339(s: &[u8]) -> Result<(), String> {
     let number = |range| number_in(s, range);
@@ -58,10 +62,14 @@ fn check_rfc3339(s: &[u8]) -> Result<(), String> {
         return Err(format!("month {month:02} is out of range"));
     }
     if day == 0 || day > days_in_month(year, month) {
-        return Err(format!("day {day:02} does not exist in {year:04}-{month:02}"));
+        return Err(format!(
+            "day {day:02} does not exist in {year:04}-{month:02}"
+        ));
     }
     if hour > 23 || minute > 59 || second > 60 {
-        return Err(format!("time {hour:02}:{minute:02}:{second:02} is out of range"));
+        return Err(format!(
+            "time {hour:02}:{minute:02}:{second:02} is out of range"
+        ));
     }
 
     let mut rest = s.get(19..).unwrap_or_default();
@@ -98,7 +106,9 @@ fn number_in(s: &[u8], range: std::ops::Range<usize>) -> Result<u32, String> {
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -129,7 +139,10 @@ mod tests {
     #[test]
     fn rejects_what_is_not_an_instant() {
         let cases = [
-            ("2021-12-01T12:46:36", "missing offset: end with Z or ±hh:mm"),
+            (
+                "2021-12-01T12:46:36",
+                "missing offset: end with Z or ±hh:mm",
+            ),
             ("2021-13-01T12:46:36Z", "month 13 is out of range"),
             ("2023-02-29T12:46:36Z", "day 29 does not exist in 2023-02"),
             ("2021-12-01T24:00:00Z", "time 24:00:00 is out of range"),
@@ -154,6 +167,9 @@ mod tests {
             without_zone_name("2021-12-01T12:46:36.581Z[GMT]"),
             "2021-12-01T12:46:36.581Z"
         );
-        assert_eq!(without_zone_name("2021-06-09T08:18:37.284Z"), "2021-06-09T08:18:37.284Z");
+        assert_eq!(
+            without_zone_name("2021-06-09T08:18:37.284Z"),
+            "2021-06-09T08:18:37.284Z"
+        );
     }
 }

@@ -73,7 +73,10 @@ fn id(field: &str, value: &str) -> Result<(), Error> {
 /// Note or message text: not blank, bounded.
 fn text(field: &str, value: &str) -> Result<(), Error> {
     if value.trim().is_empty() {
-        return Err(Error::invalid(field, "must not be empty or only whitespace"));
+        return Err(Error::invalid(
+            field,
+            "must not be empty or only whitespace",
+        ));
     }
     if value.len() > MAX_TEXT_BYTES {
         return Err(Error::invalid(
@@ -121,11 +124,26 @@ mod tests {
         let long = "1".repeat(MAX_ID_LEN + 1);
         let cases = [
             ("", "conversationId: must not be empty"),
-            (long.as_str(), "conversationId: must be at most 128 bytes, got 129"),
-            ("12 34", "conversationId: must be printable ASCII without spaces, found \\u{20}"),
-            ("12\r\n", "conversationId: must be printable ASCII without spaces, found \\u{d}"),
-            ("12\0", "conversationId: must be printable ASCII without spaces, found \\u{0}"),
-            ("12／34", "conversationId: must be printable ASCII without spaces, found \\u{ff0f}"),
+            (
+                long.as_str(),
+                "conversationId: must be at most 128 bytes, got 129",
+            ),
+            (
+                "12 34",
+                "conversationId: must be printable ASCII without spaces, found \\u{20}",
+            ),
+            (
+                "12\r\n",
+                "conversationId: must be printable ASCII without spaces, found \\u{d}",
+            ),
+            (
+                "12\0",
+                "conversationId: must be printable ASCII without spaces, found \\u{0}",
+            ),
+            (
+                "12／34",
+                "conversationId: must be printable ASCII without spaces, found \\u{ff0f}",
+            ),
             ("../admin", "conversationId: must not contain '/'"),
             ("12?x=1", "conversationId: must not contain '?'"),
             ("12#frag", "conversationId: must not contain '#'"),
@@ -182,7 +200,10 @@ mod tests {
             agent_id: agent_id.map(Into::into),
         };
         assert_eq!(message(&input(Direction::Inbound, None)), Ok(()));
-        assert_eq!(message(&input(Direction::Outbound, Some("agent-1"))), Ok(()));
+        assert_eq!(
+            message(&input(Direction::Outbound, Some("agent-1"))),
+            Ok(())
+        );
         assert_eq!(
             message(&input(Direction::Outbound, None)),
             Err(Error::InvalidInput(

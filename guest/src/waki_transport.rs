@@ -26,7 +26,12 @@ impl Transport for WakiTransport {
         let mut builder = Client::new()
             .request(method, &request.url)
             .connect_timeout(CONNECT_TIMEOUT)
-            .headers(request.headers.iter().map(|(name, value)| (*name, value.as_str())));
+            .headers(
+                request
+                    .headers
+                    .iter()
+                    .map(|(name, value)| (*name, value.as_str())),
+            );
         if let Some(body) = request.body {
             builder = builder.body(body);
         }
@@ -36,7 +41,10 @@ impl Transport for WakiTransport {
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk(READ_CHUNK).map_err(|e| transport_error(&e))? {
+        while let Some(chunk) = response
+            .chunk(READ_CHUNK)
+            .map_err(|e| transport_error(&e))?
+        {
             body.extend_from_slice(&chunk);
             if body.len() > MAX_RESPONSE_BYTES {
                 return Err(TransportError {

@@ -14,7 +14,11 @@ use wasmtime::component::Component;
 /// The default cache directory: `$DIXA_CACHE_DIR`, else `$XDG_CACHE_HOME/dixa-connector`,
 /// else `~/.cache/dixa-connector`.
 pub fn default_dir() -> Option<PathBuf> {
-    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let var = |name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     var("DIXA_CACHE_DIR")
         .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("dixa-connector")))
         .or_else(|| var("HOME").map(|d| d.join(".cache").join("dixa-connector")))
@@ -24,7 +28,9 @@ pub fn default_dir() -> Option<PathBuf> {
 fn entry_path(dir: &Path, engine: &Engine, wasm: &[u8]) -> PathBuf {
     let component = Sha256::digest(wasm);
     let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut engine_hash);
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
     dir.join(format!(
         "{}-{:016x}.cwasm",
         hex(component.get(..16).unwrap_or_default()),
@@ -63,7 +69,9 @@ pub fn load(
         // configuration. The cache directory is as trusted as the binary itself.
         match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(component) => return Ok((component, LoadedFrom::Cache)),
-            Err(e) => tracing::warn!(path = %path.display(), "ignoring unreadable cache entry: {e}"),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "ignoring unreadable cache entry: {e}")
+            }
         }
     }
     let component = Component::new(engine, wasm)?;

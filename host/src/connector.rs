@@ -22,7 +22,8 @@ use crate::policy::{ApiKey, Origin, OutboundPolicy, PolicyHooks, Timeouts};
 use crate::types::{Error, Message, MessageInput, Note, NoteInput, TagInput, TagResult};
 
 /// The guest component built with this crate.
-pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dixa_connector.wasm"));
+pub const EMBEDDED_COMPONENT: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/dixa_connector.wasm"));
 
 /// Dixa's production API.
 pub const DIXA_BASE_URL: &str = "https://dev.dixa.io";
@@ -191,12 +192,14 @@ impl ConnectorBuilder {
         let wasm = match &self.component {
             ComponentSource::Embedded => std::borrow::Cow::Borrowed(EMBEDDED_COMPONENT),
             ComponentSource::Bytes(bytes) => std::borrow::Cow::Borrowed(bytes.as_slice()),
-            ComponentSource::File(path) => std::borrow::Cow::Owned(std::fs::read(path).map_err(
-                |source| BuildError::ReadComponent {
-                    path: path.clone(),
-                    source,
-                },
-            )?),
+            ComponentSource::File(path) => {
+                std::borrow::Cow::Owned(std::fs::read(path).map_err(|source| {
+                    BuildError::ReadComponent {
+                        path: path.clone(),
+                        source,
+                    }
+                })?)
+            }
         };
         let (component, loaded_from) = cache::load(&engine, &wasm, self.cache_dir.as_deref())
             .map_err(wasmtime_error("compiling the component"))?;
@@ -213,11 +216,18 @@ impl ConnectorBuilder {
         let pre = linker
             .instantiate_pre(&component)
             .and_then(bindings::ConnectorPre::new)
-            .map_err(wasmtime_error("the component does not fit the connector world"))?;
+            .map_err(wasmtime_error(
+                "the component does not fit the connector world",
+            ))?;
 
-        let mut config = vec![("base-url".to_owned(), self.base_url.trim_end_matches('/').to_owned())];
+        let mut config = vec![(
+            "base-url".to_owned(),
+            self.base_url.trim_end_matches('/').to_owned(),
+        )];
         match &self.api_key {
-            Some(key) if self.key_in_guest_config => config.push(("api-key".into(), key.expose().into())),
+            Some(key) if self.key_in_guest_config => {
+                config.push(("api-key".into(), key.expose().into()))
+            }
             Some(_) => config.push(("api-key-injected".into(), "true".into())),
             None => {}
         }

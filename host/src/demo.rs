@@ -85,13 +85,25 @@ pub async fn run() -> Result<Vec<Step>, DemoError> {
 
     let note = note_example();
     let input = json(&note);
-    record("create-internal-note", input, connector.create_internal_note(note).await.map(|o| json(&o)));
+    record(
+        "create-internal-note",
+        input,
+        connector.create_internal_note(note).await.map(|o| json(&o)),
+    );
     let message = message_example();
     let input = json(&message);
-    record("add-message", input, connector.add_message(message).await.map(|o| json(&o)));
+    record(
+        "add-message",
+        input,
+        connector.add_message(message).await.map(|o| json(&o)),
+    );
     let tag = tag_example();
     let input = json(&tag);
-    record("tag-conversation", input, connector.tag_conversation(tag).await.map(|o| json(&o)));
+    record(
+        "tag-conversation",
+        input,
+        connector.tag_conversation(tag).await.map(|o| json(&o)),
+    );
     Ok(steps)
 }
 

@@ -97,7 +97,13 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
-        Err(e) => return ExitCode::from(fail(exit::FAILURE, "runtime", &format!("cannot start tokio: {e}"))),
+        Err(e) => {
+            return ExitCode::from(fail(
+                exit::FAILURE,
+                "runtime",
+                &format!("cannot start tokio: {e}"),
+            ));
+        }
     };
     ExitCode::from(runtime.block_on(run(cli)))
 }
@@ -124,7 +130,9 @@ async fn run(cli: Cli) -> u8 {
         Err(e) => return fail(exit::FAILURE, "setup", &format!("{e:#}")),
     };
     let result = match &cli.command {
-        Command::CreateInternalNote { .. } => call(input, |i| connector.create_internal_note(i)).await,
+        Command::CreateInternalNote { .. } => {
+            call(input, |i| connector.create_internal_note(i)).await
+        }
         Command::AddMessage { .. } => call(input, |i| connector.add_message(i)).await,
         Command::TagConversation { .. } => call(input, |i| connector.tag_conversation(i)).await,
         Command::Demo | Command::Simulator { .. } => return exit::FAILURE,
@@ -134,7 +142,11 @@ async fn run(cli: Cli) -> u8 {
             println!("{output}");
             exit::OK
         }
-        Err(CallError::Input(e)) => fail(exit::INVALID_INPUT, "invalid-input", &format!("input JSON: {e}")),
+        Err(CallError::Input(e)) => fail(
+            exit::INVALID_INPUT,
+            "invalid-input",
+            &format!("input JSON: {e}"),
+        ),
         Err(CallError::Connector(error)) => report(&error),
     }
 }
@@ -158,8 +170,9 @@ where
 
 /// The operation's input: the argument, @FILE, or stdin.
 fn read_input(command: &Command) -> Result<Value> {
-    let (Command::CreateInternalNote { input } | Command::AddMessage { input } | Command::TagConversation { input }) =
-        command
+    let (Command::CreateInternalNote { input }
+    | Command::AddMessage { input }
+    | Command::TagConversation { input }) = command
     else {
         return Ok(Value::Null);
     };
@@ -172,7 +185,9 @@ fn read_input(command: &Command) -> Result<Value> {
             text
         }
         Some(arg) => match arg.strip_prefix('@') {
-            Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?,
+            Some(path) => {
+                std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?
+            }
             None => arg.to_owned(),
         },
     };
@@ -190,7 +205,8 @@ fn connector(cli: &Cli) -> Result<Option<Connector>> {
         return Ok(None);
     };
     let seconds = |s: f64, what: &str| {
-        Duration::try_from_secs_f64(s).with_context(|| format!("{what} must be a positive number of seconds"))
+        Duration::try_from_secs_f64(s)
+            .with_context(|| format!("{what} must be a positive number of seconds"))
     };
     let mut builder = Connector::builder()
         .base_url(&cli.base_url)
@@ -200,7 +216,11 @@ fn connector(cli: &Cli) -> Result<Option<Connector>> {
             connect: seconds(cli.connect_timeout, "--connect-timeout")?,
             ..Timeouts::default()
         })
-        .cache_dir(if cli.no_cache { None } else { dixa_host::cache::default_dir() });
+        .cache_dir(if cli.no_cache {
+            None
+        } else {
+            dixa_host::cache::default_dir()
+        });
     for host in &cli.allow_hosts {
         builder = builder.allow_host(host);
     }
@@ -219,14 +239,21 @@ fn report(error: &Error) -> u8 {
         _ if error.is_temporary() => exit::TEMPORARY,
         _ => exit::REJECTED,
     };
-    let mut body = json!({ "error": error.kind(), "message": error.to_string() });
+    let mut body = serde_json::Map::new();
+    body.insert("error".into(), json!(error.kind()));
+    body.insert("message".into(), json!(error.to_string()));
     match error {
-        Error::Api { status, .. } => body["status"] = json!(status),
+        Error::Api { status, .. } => {
+            body.insert("status".into(), json!(status));
+        }
         Error::RateLimited {
             retry_after_seconds: Some(seconds),
-        } => body["retryAfterSeconds"] = json!(seconds),
+        } => {
+            body.insert("retryAfterSeconds".into(), json!(seconds));
+        }
         _ => {}
     }
+    let body = Value::Object(body);
     eprintln!("{body}");
     code
 }
@@ -268,10 +295,17 @@ async fn demo() -> u8 {
 }
 
 async fn simulator(port: u16) -> u8 {
-    let mut simulator = match dixa_simulator::Simulator::start_on(port, dixa_simulator::DEFAULT_API_KEY).await {
-        Ok(simulator) => simulator,
-        Err(e) => return fail(exit::FAILURE, "setup", &format!("cannot listen on port {port}: {e}")),
-    };
+    let mut simulator =
+        match dixa_simulator::Simulator::start_on(port, dixa_simulator::DEFAULT_API_KEY).await {
+            Ok(simulator) => simulator,
+            Err(e) => {
+                return fail(
+                    exit::FAILURE,
+                    "setup",
+                    &format!("cannot listen on port {port}: {e}"),
+                );
+            }
+        };
     eprintln!(
         "Dixa simulator on {} (API key: {}); Ctrl-C stops it",
         simulator.base_url(),
@@ -284,7 +318,11 @@ async fn simulator(port: u16) -> u8 {
 }
 
 fn init_logging(verbose: bool) {
-    let filter = if verbose { "dixa_host=debug,warn" } else { "warn" };
+    let filter = if verbose {
+        "dixa_host=debug,warn"
+    } else {
+        "warn"
+    };
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())

@@ -56,7 +56,9 @@ pub struct Origin {
 impl Origin {
     /// Parses the origin of `url` (`scheme://host[:port][/...]`); rejects user info.
     pub fn parse(url: &str) -> Result<Self, String> {
-        let uri: http::Uri = url.parse().map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| format!("{url:?} is not a URL: {e}"))?;
         Origin::of(&uri).ok_or_else(|| {
             format!("{url:?} must be an http:// or https:// URL with a host and no user info")
         })
@@ -146,7 +148,8 @@ impl OutboundPolicy {
     /// The guest's request options capped by the host's timeouts.
     pub fn request_options(&self, asked: Option<RequestOptions>) -> RequestOptions {
         let asked = asked.unwrap_or_default();
-        let cap = |asked: Option<Duration>, limit: Duration| Some(asked.map_or(limit, |d| d.min(limit)));
+        let cap =
+            |asked: Option<Duration>, limit: Duration| Some(asked.map_or(limit, |d| d.min(limit)));
         RequestOptions {
             connect_timeout: cap(asked.connect_timeout, self.timeouts.connect),
             first_byte_timeout: cap(asked.first_byte_timeout, self.timeouts.first_byte),
@@ -209,7 +212,9 @@ impl WasiHttpHooks for PolicyHooks {
             match http::HeaderValue::from_str(key.expose()) {
                 Ok(mut value) => {
                     value.set_sensitive(true);
-                    request.headers_mut().insert(http::header::AUTHORIZATION, value);
+                    request
+                        .headers_mut()
+                        .insert(http::header::AUTHORIZATION, value);
                 }
                 Err(_) => {
                     return Box::new(async { Err(wasmtime_wasi_http::Error::ConfigurationError) });
@@ -220,7 +225,8 @@ impl WasiHttpHooks for PolicyHooks {
         tracing::debug!(%method, path = uri.path(), "sending");
         Box::new(async move {
             let request = with_buffered_body(request).await?;
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let (response, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
             tracing::debug!(%method, path = uri.path(), status = response.status().as_u16(), "answered");
             Ok((
                 response.map(BodyExt::boxed_unsync),
@@ -242,9 +248,10 @@ async fn with_buffered_body(
         .map_err(|_| wasmtime_wasi_http::Error::HttpRequestBodySize(None))?
         .to_bytes();
     parts.headers.remove(http::header::TRANSFER_ENCODING);
-    parts
-        .headers
-        .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(body.len()));
+    parts.headers.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(body.len()),
+    );
     let body = http_body_util::Full::new(body)
         .map_err(|never| match never {})
         .boxed_unsync();
@@ -277,7 +284,10 @@ mod tests {
         let with_key = Verdict::Send {
             api_key: ApiKey::new("secret"),
         };
-        assert_eq!(judge("https://dev.dixa.io/v1/conversations/1/notes"), with_key);
+        assert_eq!(
+            judge("https://dev.dixa.io/v1/conversations/1/notes"),
+            with_key
+        );
         assert_eq!(judge("https://DEV.dixa.io:443/v1"), with_key);
         assert_eq!(
             judge("http://127.0.0.1:8080/anything"),

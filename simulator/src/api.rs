@@ -71,9 +71,7 @@ pub fn handle(request: &RecordedRequest, context: &Context<'_>) -> Reply {
                 Reply::error(400, "Invalid value for: path parameter tagId")
             }
         }),
-        (_, ["", "v1", "conversations", ..]) => {
-            Reply::error(405, "Method not allowed")
-        }
+        (_, ["", "v1", "conversations", ..]) => Reply::error(405, "Method not allowed"),
         _ => Reply::error(404, "The requested resource could not be found"),
     }
 }
@@ -165,7 +163,9 @@ pub fn uuid_for(n: u64) -> String {
 fn is_uuid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
-        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+        && groups
+            .iter()
+            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Dixa's check is stricter; the simulator only wants date, `T` and time.
@@ -205,7 +205,11 @@ mod tests {
     #[test]
     fn note_is_created_like_dixa_does() {
         let reply = handle(
-            &request("POST", "/v1/conversations/9456/notes", r#"{"message":"A sample note"}"#),
+            &request(
+                "POST",
+                "/v1/conversations/9456/notes",
+                r#"{"message":"A sample note"}"#,
+            ),
             &context(),
         );
         assert_eq!(reply.status, 200);
@@ -225,13 +229,46 @@ mod tests {
     fn requests_are_judged_like_dixa_does() {
         let cases = [
             (request("POST", "/v1/conversations/abc/notes", "{}"), 400),
-            (request("POST", "/v1/conversations/0/notes", r#"{"message":"m"}"#), 404),
-            (request("POST", "/v1/conversations/1/notes", r#"{"msg":"m"}"#), 400),
-            (request("POST", "/v1/conversations/1/notes", "not json"), 400),
-            (request("POST", "/v1/conversations/1/messages", r#"{"_type":"Outbound","content":{"_type":"Text","value":"v"}}"#), 400),
-            (request("POST", "/v1/conversations/1/messages", r#"{"_type":"Sideways","content":{"_type":"Text","value":"v"}}"#), 400),
-            (request("PUT", "/v1/conversations/1/tags/not-a-uuid", ""), 400),
-            (request("PUT", "/v1/conversations/1/tags/a53b25da-f676-4c52-acac-58c9280aa23d", ""), 204),
+            (
+                request("POST", "/v1/conversations/0/notes", r#"{"message":"m"}"#),
+                404,
+            ),
+            (
+                request("POST", "/v1/conversations/1/notes", r#"{"msg":"m"}"#),
+                400,
+            ),
+            (
+                request("POST", "/v1/conversations/1/notes", "not json"),
+                400,
+            ),
+            (
+                request(
+                    "POST",
+                    "/v1/conversations/1/messages",
+                    r#"{"_type":"Outbound","content":{"_type":"Text","value":"v"}}"#,
+                ),
+                400,
+            ),
+            (
+                request(
+                    "POST",
+                    "/v1/conversations/1/messages",
+                    r#"{"_type":"Sideways","content":{"_type":"Text","value":"v"}}"#,
+                ),
+                400,
+            ),
+            (
+                request("PUT", "/v1/conversations/1/tags/not-a-uuid", ""),
+                400,
+            ),
+            (
+                request(
+                    "PUT",
+                    "/v1/conversations/1/tags/a53b25da-f676-4c52-acac-58c9280aa23d",
+                    "",
+                ),
+                204,
+            ),
             (request("GET", "/v1/conversations/1/notes", ""), 405),
             (request("GET", "/elsewhere", ""), 404),
         ];

@@ -237,7 +237,9 @@ async fn answer(
             retry_after,
         }) => {
             let mut reply = api::Reply::error(status, &message);
-            reply.headers.extend(retry_after.map(|v| ("retry-after".to_owned(), v)));
+            reply
+                .headers
+                .extend(retry_after.map(|v| ("retry-after".to_owned(), v)));
             reply
         }
         Some(Fault::Body(body)) => api::Reply {
@@ -255,7 +257,9 @@ async fn answer(
     for (name, value) in &reply.headers {
         response = response.header(name, value);
     }
-    response.body(Full::new(Bytes::from(reply.body))).map_err(|_| Dropped)
+    response
+        .body(Full::new(Bytes::from(reply.body)))
+        .map_err(|_| Dropped)
 }
 
 fn respond(request: &RecordedRequest, shared: &Shared, sequence: u64) -> api::Reply {
@@ -271,7 +275,9 @@ fn respond(request: &RecordedRequest, shared: &Shared, sequence: u64) -> api::Re
 
 /// Formats a time the way Dixa prints `createdAt`: `2021-12-01T12:46:36.581Z[GMT]`.
 pub fn dixa_time(time: SystemTime) -> String {
-    let since_epoch = time.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let since_epoch = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = since_epoch.as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -301,7 +307,10 @@ mod tests {
     fn formats_time_like_dixa() {
         let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_638_362_796_581);
         assert_eq!(dixa_time(t), "2021-12-01T12:46:36.581Z[GMT]");
-        assert_eq!(dixa_time(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00.000Z[GMT]");
+        assert_eq!(
+            dixa_time(SystemTime::UNIX_EPOCH),
+            "1970-01-01T00:00:00.000Z[GMT]"
+        );
         let leap = SystemTime::UNIX_EPOCH + Duration::from_secs(1_709_208_000);
         assert_eq!(dixa_time(leap), "2024-02-29T12:00:00.000Z[GMT]");
     }

@@ -1,6 +1,5 @@
 //! Shared fixture for the end-to-end tests: a simulator on loopback and a
 //! connector running the real component against it.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 
@@ -41,7 +40,11 @@ impl Harness {
     /// The one request the simulator received; fails if there were more or none.
     pub fn only_request(&self) -> RecordedRequest {
         let requests = self.requests();
-        assert_eq!(requests.len(), 1, "expected exactly one request: {requests:#?}");
+        assert_eq!(
+            requests.len(),
+            1,
+            "expected exactly one request: {requests:#?}"
+        );
         requests.into_iter().next().expect("one request")
     }
 }

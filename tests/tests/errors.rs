@@ -19,8 +19,14 @@ fn api(status: u16, message: &str) -> Error {
 async fn every_error_status_maps_to_its_case_without_retry() {
     let cases = [
         (400, api(400, "Decoding failure in request")),
-        (401, Error::Unauthorized("Decoding failure in request".into())),
-        (403, Error::Unauthorized("Decoding failure in request".into())),
+        (
+            401,
+            Error::Unauthorized("Decoding failure in request".into()),
+        ),
+        (
+            403,
+            Error::Unauthorized("Decoding failure in request".into()),
+        ),
         (404, Error::NotFound("Decoding failure in request".into())),
         (409, api(409, "Decoding failure in request")),
         (422, api(422, "Decoding failure in request")),
@@ -47,7 +53,11 @@ async fn rate_limited_post_is_retried_and_succeeds() {
         message: "Too many requests".into(),
         retry_after: Some("0".into()),
     });
-    let message = harness.connector.add_message(message_example()).await.unwrap();
+    let message = harness
+        .connector
+        .add_message(message_example())
+        .await
+        .unwrap();
     let requests = harness.requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(requests[0].body, requests[1].body);
@@ -153,15 +163,16 @@ async fn slow_first_byte_hits_the_host_timeout() {
     let result = harness.connector.create_internal_note(note_example()).await;
     assert_eq!(
         result,
-        Err(Error::Transport("timed out waiting for the response".into()))
+        Err(Error::Transport(
+            "timed out waiting for the response".into()
+        ))
     );
     assert_eq!(harness.requests().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_call_past_its_deadline_is_stopped() {
-    let harness =
-        Harness::with(|builder| builder.call_timeout(Duration::from_millis(300))).await;
+    let harness = Harness::with(|builder| builder.call_timeout(Duration::from_millis(300))).await;
     harness
         .simulator
         .inject(Fault::Delay(Duration::from_secs(5)));
@@ -170,7 +181,13 @@ async fn a_call_past_its_deadline_is_stopped() {
     assert_eq!(result, Err(Error::Deadline(Duration::from_millis(300))));
     assert!(started.elapsed() < Duration::from_secs(5));
     // The connector keeps serving.
-    assert!(harness.connector.tag_conversation(tag_example()).await.is_ok());
+    assert!(
+        harness
+            .connector
+            .tag_conversation(tag_example())
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -70,7 +70,11 @@ async fn internal_note_without_optional_fields_omits_them() {
 #[tokio::test(flavor = "multi_thread")]
 async fn outbound_message_from_dixas_example_is_sent_exactly_and_mapped() {
     let harness = Harness::start().await;
-    let message = harness.connector.add_message(message_example()).await.unwrap();
+    let message = harness
+        .connector
+        .add_message(message_example())
+        .await
+        .unwrap();
 
     let request = harness.only_request();
     assert_eq!(request.method, "POST");
@@ -124,7 +128,11 @@ async fn inbound_message_has_no_agent_and_is_authored_by_the_requester() {
 #[tokio::test(flavor = "multi_thread")]
 async fn tagging_is_a_put_without_body() {
     let harness = Harness::start().await;
-    let result = harness.connector.tag_conversation(tag_example()).await.unwrap();
+    let result = harness
+        .connector
+        .tag_conversation(tag_example())
+        .await
+        .unwrap();
     assert_eq!(result, TagResult { success: true });
 
     let request = harness.only_request();

@@ -15,7 +15,11 @@ async fn requests_to_an_origin_outside_the_allow_list_are_denied() {
     let post = harness.connector.create_internal_note(note_example()).await;
     assert_eq!(post, Err(Error::Transport(DENIED.into())));
     let put = harness.connector.tag_conversation(tag_example()).await;
-    assert_eq!(put, Err(Error::Transport(DENIED.into())), "denials are not retried");
+    assert_eq!(
+        put,
+        Err(Error::Transport(DENIED.into())),
+        "denials are not retried"
+    );
     assert_eq!(elsewhere.requests(), vec![]);
     assert_eq!(harness.requests(), vec![]);
 }
@@ -78,7 +82,10 @@ async fn the_component_never_sees_the_key_unless_the_embedder_opts_in() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_key_appears_in_no_output_or_error() {
     let harness = Harness::start().await;
-    let mut seen = vec![format!("{:?}", harness.connector.create_internal_note(note_example()).await)];
+    let mut seen = vec![format!(
+        "{:?}",
+        harness.connector.create_internal_note(note_example()).await
+    )];
     for fault in [
         Fault::status(400, "bad"),
         Fault::status(401, "no"),

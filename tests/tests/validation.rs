@@ -4,7 +4,12 @@
 use dixa_host::{Direction, Error, MessageInput, NoteInput, TagInput};
 use dixa_tests::Harness;
 
-fn note(conversation_id: &str, message: &str, agent_id: Option<&str>, created_at: Option<&str>) -> NoteInput {
+fn note(
+    conversation_id: &str,
+    message: &str,
+    agent_id: Option<&str>,
+    created_at: Option<&str>,
+) -> NoteInput {
     NoteInput {
         conversation_id: conversation_id.into(),
         message: message.into(),
@@ -57,18 +62,31 @@ async fn invalid_notes_are_rejected_before_sending() {
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_messages_are_rejected_before_sending() {
     let cases = [
-        (message(Direction::Outbound, "hi", None), "agentId: is required for outbound messages"),
+        (
+            message(Direction::Outbound, "hi", None),
+            "agentId: is required for outbound messages",
+        ),
         (
             message(Direction::Inbound, "hi", Some(AGENT)),
             "agentId: is only allowed for outbound messages (inbound messages are authored by the end user)",
         ),
-        (message(Direction::Inbound, "   ", None), "content: must not be empty or only whitespace"),
-        (message(Direction::Outbound, "hi", Some("agent 1")), "agentId: must be printable ASCII without spaces, found \\u{20}"),
+        (
+            message(Direction::Inbound, "   ", None),
+            "content: must not be empty or only whitespace",
+        ),
+        (
+            message(Direction::Outbound, "hi", Some("agent 1")),
+            "agentId: must be printable ASCII without spaces, found \\u{20}",
+        ),
     ];
     let harness = Harness::start().await;
     for (input, expected) in cases {
         let result = harness.connector.add_message(input.clone()).await;
-        assert_eq!(result, Err(Error::InvalidInput(expected.into())), "{input:?}");
+        assert_eq!(
+            result,
+            Err(Error::InvalidInput(expected.into())),
+            "{input:?}"
+        );
     }
     assert_eq!(harness.requests(), vec![]);
 }
@@ -78,23 +96,54 @@ async fn path_tricks_in_ids_are_rejected_before_sending() {
     let long = "1".repeat(10 * 1024);
     let cases = [
         ("../9456", "conversationId: must not contain '/'".to_owned()),
-        ("..", "conversationId: must not be '.' or contain '..'".into()),
-        (".", "conversationId: must not be '.' or contain '..'".into()),
+        (
+            "..",
+            "conversationId: must not be '.' or contain '..'".into(),
+        ),
+        (
+            ".",
+            "conversationId: must not be '.' or contain '..'".into(),
+        ),
         ("%2e%2e", "conversationId: must not contain '%'".into()),
-        ("9456?admin=1", "conversationId: must not contain '?'".into()),
+        (
+            "9456?admin=1",
+            "conversationId: must not contain '?'".into(),
+        ),
         ("9456#x", "conversationId: must not contain '#'".into()),
-        ("9456\r\nX-Injected: 1", format!("conversationId: {PRINTABLE} \\u{{d}}")),
+        (
+            "9456\r\nX-Injected: 1",
+            format!("conversationId: {PRINTABLE} \\u{{d}}"),
+        ),
         ("9456\0", format!("conversationId: {PRINTABLE} \\u{{0}}")),
-        ("９４５６", format!("conversationId: {PRINTABLE} \\u{{ff19}}")),
-        ("94\u{2215}56", format!("conversationId: {PRINTABLE} \\u{{2215}}")),
-        (long.as_str(), "conversationId: must be at most 128 bytes, got 10240".into()),
+        (
+            "９４５６",
+            format!("conversationId: {PRINTABLE} \\u{{ff19}}"),
+        ),
+        (
+            "94\u{2215}56",
+            format!("conversationId: {PRINTABLE} \\u{{2215}}"),
+        ),
+        (
+            long.as_str(),
+            "conversationId: must be at most 128 bytes, got 10240".into(),
+        ),
     ];
     let harness = Harness::start().await;
     for (conversation_id, expected) in cases {
-        let result = harness.connector.tag_conversation(tag(conversation_id, AGENT)).await;
-        assert_eq!(result, Err(Error::InvalidInput(expected)), "{conversation_id:?}");
+        let result = harness
+            .connector
+            .tag_conversation(tag(conversation_id, AGENT))
+            .await;
+        assert_eq!(
+            result,
+            Err(Error::InvalidInput(expected)),
+            "{conversation_id:?}"
+        );
     }
     let result = harness.connector.tag_conversation(tag("9456", "")).await;
-    assert_eq!(result, Err(Error::InvalidInput("tagId: must not be empty".into())));
+    assert_eq!(
+        result,
+        Err(Error::InvalidInput("tagId: must not be empty".into()))
+    );
     assert_eq!(harness.requests(), vec![]);
 }

@@ -1,0 +1,263 @@
+//! The `dixa` binary: input from argument, @file and stdin; JSON out; exit codes;
+//! and the key never in its output, even with --verbose.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use dixa_simulator::{DEFAULT_API_KEY, Fault, Simulator};
+use serde_json::{Value, json};
+
+/// Runs `dixa` against `base_url` with `key` in the environment and `stdin` piped in.
+fn dixa(base_url: &str, key: Option<&str>, args: &[&str], stdin: &str) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dixa"));
+    command
+        .args(["--base-url", base_url])
+        .args(args)
+        .env_remove("DIXA_API_KEY")
+        .env_remove("DIXA_BASE_URL")
+        .env(
+            "DIXA_CACHE_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-cache"),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(key) = key {
+        command.env("DIXA_API_KEY", key);
+    }
+    let mut child = command.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn json_of(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
+}
+
+const TAG: &str = r#"{"conversationId":"9456","tagId":"eb31acbb-13f9-4ce7-abd3-44dd86266741"}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn input_from_argument_file_and_stdin_gives_json_on_stdout() {
+    let simulator = Simulator::start().await.unwrap();
+    let url = simulator.base_url();
+    let file = std::env::temp_dir().join(format!("dixa-cli-note-{}.json", std::process::id()));
+    std::fs::write(
+        &file,
+        r#"{"conversationId":"9456","message":"From a file"}"#,
+    )
+    .unwrap();
+    let at_file = format!("@{}", file.display());
+
+    let from_arg = dixa(&url, Some(DEFAULT_API_KEY), &["tag-conversation", TAG], "");
+    let from_file = dixa(
+        &url,
+        Some(DEFAULT_API_KEY),
+        &["create-internal-note", &at_file],
+        "",
+    );
+    let from_stdin = dixa(
+        &url,
+        Some(DEFAULT_API_KEY),
+        &["add-message", "-"],
+        r#"{"conversationId":"9456","content":"Hi","direction":"inbound"}"#,
+    );
+    std::fs::remove_file(&file).unwrap();
+
+    assert_eq!(from_arg.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(from_arg.stdout).unwrap(),
+        "{\"success\":true}\n"
+    );
+    assert_eq!(from_file.status.code(), Some(0), "{from_file:?}");
+    let note = json_of(&from_file.stdout);
+    assert_eq!(note["message"], "From a file");
+    assert_eq!(
+        note.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["id", "authorId", "createdAt", "message"]
+    );
+    assert_eq!(from_stdin.status.code(), Some(0), "{from_stdin:?}");
+    let message = json_of(&from_stdin.stdout);
+    assert_eq!(message["direction"], "inbound");
+    assert_eq!(message["content"], json!({"value": "Hi", "type": "Text"}));
+    assert_eq!(simulator.requests().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_are_json_on_stderr_with_documented_exit_codes() {
+    let simulator = Simulator::start().await.unwrap();
+    let url = simulator.base_url();
+    let run = |key: Option<&str>, args: &[&str]| {
+        let output = dixa(&url, key, args, "");
+        assert!(output.stdout.is_empty(), "{output:?}");
+        (output.status.code(), json_of(&output.stderr))
+    };
+
+    let (code, error) = run(
+        Some(DEFAULT_API_KEY),
+        &["tag-conversation", r#"{"conversationId":"9456"}"#],
+    );
+    assert_eq!(code, Some(2));
+    assert_eq!(error["error"], "invalid-input");
+    assert_eq!(error["message"], "input JSON: missing field `tagId`");
+
+    let (code, error) = run(
+        Some(DEFAULT_API_KEY),
+        &[
+            "tag-conversation",
+            r#"{"conversationId":"9456","tagId":"t","extra":1}"#,
+        ],
+    );
+    assert_eq!(code, Some(2), "unknown fields are rejected");
+    assert_eq!(error["error"], "invalid-input");
+
+    let (code, error) = run(Some(DEFAULT_API_KEY), &["tag-conversation", "{not json"]);
+    assert_eq!(
+        (code, error["error"].as_str()),
+        (Some(2), Some("invalid-input"))
+    );
+
+    let (code, error) = run(
+        Some(DEFAULT_API_KEY),
+        &[
+            "add-message",
+            r#"{"conversationId":"9456","content":"x","direction":"outbound"}"#,
+        ],
+    );
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        error,
+        json!({"error": "invalid-input", "message": "invalid input: agentId: is required for outbound messages"})
+    );
+
+    let (code, error) = run(None, &["tag-conversation", TAG]);
+    assert_eq!(code, Some(5));
+    assert_eq!(error["error"], "missing-credentials");
+
+    let (code, error) = run(Some("wrong"), &["tag-conversation", TAG]);
+    assert_eq!(code, Some(5));
+    assert_eq!(error["error"], "unauthorized");
+
+    simulator.inject(Fault::status(404, "Conversation not found"));
+    let (code, error) = run(Some(DEFAULT_API_KEY), &["tag-conversation", TAG]);
+    assert_eq!(code, Some(3));
+    assert_eq!(
+        error,
+        json!({"error": "not-found", "message": "not found: Conversation not found"})
+    );
+
+    simulator.inject(Fault::status(500, "boom"));
+    let (code, error) = run(
+        Some(DEFAULT_API_KEY),
+        &[
+            "create-internal-note",
+            r#"{"conversationId":"1","message":"m"}"#,
+        ],
+    );
+    assert_eq!(code, Some(4));
+    assert_eq!(
+        error,
+        json!({"error": "api", "message": "Dixa answered 500: boom", "status": 500})
+    );
+
+    for _ in 0..3 {
+        simulator.inject(Fault::Status {
+            status: 429,
+            message: "slow down".into(),
+            retry_after: Some("0".into()),
+        });
+    }
+    let (code, error) = run(Some(DEFAULT_API_KEY), &["tag-conversation", TAG]);
+    assert_eq!(code, Some(4));
+    assert_eq!(error["error"], "rate-limited");
+    assert_eq!(error["retryAfterSeconds"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_key_is_read_from_a_file_and_never_printed_even_verbose() {
+    let key = "file-only-secret-key";
+    let simulator = Simulator::start_on(0, key).await.unwrap();
+    let file = std::env::temp_dir().join(format!("dixa-cli-key-{}", std::process::id()));
+    std::fs::write(&file, format!("{key}\n")).unwrap();
+    let file_arg = file.display().to_string();
+
+    let ok = dixa(
+        &simulator.base_url(),
+        None,
+        &[
+            "--verbose",
+            "--api-key-file",
+            &file_arg,
+            "tag-conversation",
+            TAG,
+        ],
+        "",
+    );
+    simulator.inject(Fault::status(401, "rejected"));
+    let failed = dixa(
+        &simulator.base_url(),
+        None,
+        &["-v", "--api-key-file", &file_arg, "tag-conversation", TAG],
+        "",
+    );
+    std::fs::remove_file(&file).unwrap();
+
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    assert_eq!(simulator.requests()[0].header("authorization"), Some(key));
+    let stderr = String::from_utf8_lossy(&ok.stderr);
+    assert!(
+        stderr.contains("sending"),
+        "verbose logs requests: {stderr}"
+    );
+    assert_eq!(failed.status.code(), Some(5));
+    for output in [&ok, &failed] {
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!all.contains(key), "key printed: {all}");
+    }
+}
+
+#[test]
+fn demo_runs_offline_and_shows_each_request() {
+    let output = Command::new(env!("CARGO_BIN_EXE_dixa"))
+        .arg("demo")
+        .env_remove("DIXA_API_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    for expected in [
+        "-> POST /v1/conversations/9456/notes {\"message\":\"A sample note\"",
+        "-> POST /v1/conversations/9456/messages {\"_type\":\"Outbound\"",
+        "-> PUT /v1/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741",
+        "<- {\"success\":true}",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    let output = Command::new(env!("CARGO_BIN_EXE_dixa"))
+        .arg("no-such-command")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
