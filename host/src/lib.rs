@@ -31,6 +31,11 @@
     )
 )]
 
+/// The README's Rust examples compile as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
+
 mod bindings;
 pub mod cache;
 mod connector;

@@ -39,8 +39,16 @@ struct Cli {
     timeout: f64,
 
     /// Connect timeout of each request in seconds.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 5.0)]
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = Timeouts::default().connect.as_secs_f64())]
     connect_timeout: f64,
+
+    /// Longest wait for the first byte of each response, in seconds.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = Timeouts::default().first_byte.as_secs_f64())]
+    first_byte_timeout: f64,
+
+    /// Longest wait between two chunks of a response body, in seconds.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = Timeouts::default().between_bytes.as_secs_f64())]
+    between_bytes_timeout: f64,
 
     /// Run this component file instead of the embedded build.
     #[arg(long, global = true, value_name = "FILE")]
@@ -214,7 +222,8 @@ fn connector(cli: &Cli) -> Result<Option<Connector>> {
         .call_timeout(seconds(cli.timeout, "--timeout")?)
         .timeouts(Timeouts {
             connect: seconds(cli.connect_timeout, "--connect-timeout")?,
-            ..Timeouts::default()
+            first_byte: seconds(cli.first_byte_timeout, "--first-byte-timeout")?,
+            between_bytes: seconds(cli.between_bytes_timeout, "--between-bytes-timeout")?,
         })
         .cache_dir(if cli.no_cache {
             None
