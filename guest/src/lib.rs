@@ -4,15 +4,6 @@
 //! native target: validation, Dixa's wire format, response and error mapping, and
 //! the retry policy. `component` translates between the WIT bindings and these
 //! modules; `waki_transport` sends the requests over `wasi:http`.
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
 
 pub mod client;
 pub mod error;

@@ -83,26 +83,23 @@ pub async fn run() -> Result<Vec<Step>, DemoError> {
         seen = requests.len();
     };
 
-    let note = note_example();
-    let input = json(&note);
+    let result = connector.create_internal_note(note_example()).await;
     record(
         "create-internal-note",
-        input,
-        connector.create_internal_note(note).await.map(|o| json(&o)),
+        json(&note_example()),
+        result.map(|o| json(&o)),
     );
-    let message = message_example();
-    let input = json(&message);
+    let result = connector.add_message(message_example()).await;
     record(
         "add-message",
-        input,
-        connector.add_message(message).await.map(|o| json(&o)),
+        json(&message_example()),
+        result.map(|o| json(&o)),
     );
-    let tag = tag_example();
-    let input = json(&tag);
+    let result = connector.tag_conversation(tag_example()).await;
     record(
         "tag-conversation",
-        input,
-        connector.tag_conversation(tag).await.map(|o| json(&o)),
+        json(&tag_example()),
+        result.map(|o| json(&o)),
     );
     Ok(steps)
 }

@@ -21,15 +21,6 @@
 //! The host compiles the component once ([`ConnectorBuilder::build`]) and runs
 //! each call in a fresh instance with a memory limit and a deadline. The
 //! [`policy`] module decides what the component may reach and adds the API key.
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
 
 /// The README's Rust examples compile as doctests.
 #[cfg(doctest)]

@@ -3,15 +3,6 @@
 //! It serves the connector's three endpoints with Dixa's status codes and bodies
 //! (see [`api`]), records every request it receives, and can be told to misbehave
 //! for the next requests ([`Fault`]). It stops when dropped.
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
 
 pub mod api;
 
