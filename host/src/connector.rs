@@ -18,6 +18,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::{self, dixa::connector::types as wit};
 use crate::cache::{self, LoadedFrom};
+use crate::http_client::HttpClient;
 use crate::policy::{ApiKey, Origin, OutboundPolicy, PolicyHooks, Timeouts};
 use crate::types::{Error, Message, MessageInput, Note, NoteInput, TagInput, TagResult};
 
@@ -242,6 +243,7 @@ impl ConnectorBuilder {
             pre,
             config: Arc::new(config.iter().cloned().collect()),
             guest_config: config,
+            http_client: HttpClient::new(self.timeouts.connect),
             policy: Arc::new(OutboundPolicy {
                 dixa,
                 extra_allowed,
@@ -305,6 +307,7 @@ pub struct Connector {
     config: Arc<WasiConfigVariables>,
     guest_config: Vec<(String, String)>,
     policy: Arc<OutboundPolicy>,
+    http_client: HttpClient,
     call_timeout: Duration,
     deadline_ticks: u64,
     memory_limit: usize,
@@ -401,7 +404,7 @@ impl Connector {
             table: ResourceTable::new(),
             wasi: WasiCtx::builder().build(),
             http: WasiHttpCtx::new(),
-            hooks: PolicyHooks::new(Arc::clone(&self.policy)),
+            hooks: PolicyHooks::new(Arc::clone(&self.policy), self.http_client.clone()),
             config: Arc::clone(&self.config),
             limits: StoreLimitsBuilder::new()
                 .memory_size(self.memory_limit)

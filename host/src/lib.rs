@@ -31,6 +31,7 @@ mod bindings;
 pub mod cache;
 mod connector;
 pub mod demo;
+mod http_client;
 pub mod policy;
 mod types;
 

@@ -9,8 +9,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::BodyExt;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
+
+use crate::http_client::HttpClient;
 
 /// A Dixa API key. Its `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -161,15 +164,17 @@ impl OutboundPolicy {
 /// Largest request body the host sends (and drains from a denied request).
 const MAX_REQUEST_BODY: usize = 1024 * 1024;
 
-/// `WasiHttpHooks` enforcing an [`OutboundPolicy`]; one per call.
+/// `WasiHttpHooks` enforcing an [`OutboundPolicy`]; one per call, all sharing
+/// the connector's connection pool.
 pub struct PolicyHooks {
     policy: Arc<OutboundPolicy>,
+    client: HttpClient,
 }
 
 impl PolicyHooks {
-    /// Hooks for one call under `policy`.
-    pub fn new(policy: Arc<OutboundPolicy>) -> Self {
-        PolicyHooks { policy }
+    /// Hooks for one call under `policy`, sending through `client`.
+    pub fn new(policy: Arc<OutboundPolicy>, client: HttpClient) -> Self {
+        PolicyHooks { policy, client }
     }
 }
 
@@ -222,15 +227,16 @@ impl WasiHttpHooks for PolicyHooks {
             }
         }
         let options = self.policy.request_options(options);
+        let client = self.client.clone();
         tracing::debug!(%method, path = uri.path(), "sending");
         Box::new(async move {
-            let request = with_buffered_body(request).await?;
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let response = client
+                .send(with_buffered_body(request).await?, options)
+                .await?;
             tracing::debug!(%method, path = uri.path(), status = response.status().as_u16(), "answered");
             Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+                response,
+                Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
             ))
         })
     }
@@ -240,7 +246,7 @@ impl WasiHttpHooks for PolicyHooks {
 /// it goes out with an exact `Content-Length` rather than chunked.
 async fn with_buffered_body(
     request: http::Request<WasiBody>,
-) -> Result<http::Request<WasiBody>, wasmtime_wasi_http::Error> {
+) -> Result<http::Request<Full<Bytes>>, wasmtime_wasi_http::Error> {
     let (mut parts, body) = request.into_parts();
     let body = http_body_util::Limited::new(body, MAX_REQUEST_BODY)
         .collect()
@@ -252,10 +258,7 @@ async fn with_buffered_body(
         http::header::CONTENT_LENGTH,
         http::HeaderValue::from(body.len()),
     );
-    let body = http_body_util::Full::new(body)
-        .map_err(|never| match never {})
-        .boxed_unsync();
-    Ok(http::Request::from_parts(parts, body))
+    Ok(http::Request::from_parts(parts, Full::new(body)))
 }
 
 fn describe_origin(uri: &http::Uri) -> String {

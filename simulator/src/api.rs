@@ -187,6 +187,7 @@ mod tests {
                 ("content-type".into(), "application/json".into()),
             ],
             body: body.as_bytes().to_vec(),
+            connection: 1,
         }
     }
 

@@ -33,6 +33,8 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// Body bytes.
     pub body: Vec<u8>,
+    /// Which TCP connection carried it: connections are numbered from 1 as accepted.
+    pub connection: u64,
 }
 
 impl RecordedRequest {
@@ -161,13 +163,16 @@ impl Drop for Simulator {
 /// Accepts connections until aborted; aborting drops the set and every connection.
 async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     let mut connections = JoinSet::new();
+    let mut accepted_count = 0;
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                accepted_count += 1;
+                let connection = accepted_count;
                 let shared = Arc::clone(&shared);
                 connections.spawn(async move {
-                    let service = service_fn(move |request| answer(request, Arc::clone(&shared)));
+                    let service = service_fn(move |request| answer(request, connection, Arc::clone(&shared)));
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -192,6 +197,7 @@ impl std::error::Error for Dropped {}
 
 async fn answer(
     request: hyper::Request<Incoming>,
+    connection: u64,
     shared: Arc<Shared>,
 ) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
     let (parts, body) = request.into_parts();
@@ -213,6 +219,7 @@ async fn answer(
             })
             .collect(),
         body: body.to_vec(),
+        connection,
     };
     let (fault, sequence) = {
         let mut state = shared.state();

@@ -189,3 +189,17 @@ async fn one_connector_serves_concurrent_calls() {
     }
     assert_eq!(harness.requests().len(), 16);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sequential_calls_reuse_one_connection() {
+    let harness = Harness::start().await;
+    for _ in 0..3 {
+        harness
+            .connector
+            .tag_conversation(tag_example())
+            .await
+            .unwrap();
+    }
+    let connections: Vec<u64> = harness.requests().iter().map(|r| r.connection).collect();
+    assert_eq!(connections, vec![1, 1, 1]);
+}

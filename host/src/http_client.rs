@@ -1,0 +1,143 @@
+//! The host's HTTP client: keep-alive connections pooled per origin and shared
+//! by every call of a [`Connector`](crate::Connector).
+//!
+//! wasmtime's default `send_request` opens a new TCP (and TLS) connection per
+//! request; reusing connections is what brings a call through the sandbox close
+//! to a native client's cost.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Frame, Incoming};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
+
+/// Idle connections kept per origin.
+const MAX_IDLE_PER_ORIGIN: usize = 256;
+/// How long an idle connection is kept.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A pooled HTTP/1.1 client over TCP or TLS (webpki roots).
+#[derive(Clone)]
+pub struct HttpClient {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+impl HttpClient {
+    /// A client whose connections take at most `connect_timeout` to establish.
+    pub fn new(connect_timeout: Duration) -> Self {
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(connect_timeout));
+        let tls = rustls::ClientConfig::builder()
+            .with_root_certificates(rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.into(),
+            })
+            .with_no_client_auth();
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(IDLE_TIMEOUT)
+            .pool_max_idle_per_host(MAX_IDLE_PER_ORIGIN)
+            .build(connector);
+        HttpClient { client }
+    }
+
+    /// Sends `request` (absolute URI) and returns the response once its headers
+    /// arrived within the first-byte timeout; the body then enforces the
+    /// between-bytes timeout.
+    pub async fn send(
+        &self,
+        request: http::Request<Full<Bytes>>,
+        options: RequestOptions,
+    ) -> Result<http::Response<WasiBody>, Error> {
+        let first_byte = options.first_byte_timeout.unwrap_or(Duration::MAX);
+        let response = tokio::time::timeout(first_byte, self.client.request(request))
+            .await
+            .map_err(|_| Error::ConnectionReadTimeout)?
+            .map_err(|e| error_code(&e))?;
+        let between_bytes = options.between_bytes_timeout.unwrap_or(Duration::MAX);
+        Ok(response.map(|body| TimedBody::new(body, between_bytes).boxed_unsync()))
+    }
+}
+
+/// The `wasi:http` error code for a failed request.
+fn error_code(error: &hyper_util::client::legacy::Error) -> Error {
+    let io_kind = std::iter::successors(
+        std::error::Error::source(error),
+        |e: &&(dyn std::error::Error + 'static)| e.source(),
+    )
+    .find_map(|e| e.downcast_ref::<std::io::Error>())
+    .map(std::io::Error::kind);
+    match io_kind {
+        Some(std::io::ErrorKind::ConnectionRefused) => Error::ConnectionRefused,
+        Some(std::io::ErrorKind::TimedOut) => Error::ConnectionTimeout,
+        Some(
+            std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::BrokenPipe
+            | std::io::ErrorKind::UnexpectedEof,
+        ) => Error::ConnectionTerminated,
+        _ if error.is_connect() => Error::ConnectionRefused,
+        _ => Error::ConnectionTerminated,
+    }
+}
+
+/// A response body that fails when no frame arrives within `timeout`.
+struct TimedBody {
+    inner: Incoming,
+    timeout: Duration,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl TimedBody {
+    fn new(inner: Incoming, timeout: Duration) -> Self {
+        TimedBody {
+            inner,
+            timeout,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+        }
+    }
+}
+
+impl hyper::body::Body for TimedBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let timeout = self.timeout;
+                if let Some(deadline) = tokio::time::Instant::now().checked_add(timeout) {
+                    self.deadline.as_mut().reset(deadline);
+                }
+                Poll::Ready(frame.map(|frame| frame.map_err(|_| Error::ConnectionTerminated)))
+            }
+            Poll::Pending => {
+                ready!(self.deadline.as_mut().poll(cx));
+                Poll::Ready(Some(Err(Error::ConnectionReadTimeout)))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
