@@ -45,6 +45,7 @@ fn build_guest() -> Result<(), String> {
         "wit",
         "Cargo.lock",
         "Cargo.toml",
+        ".cargo/config.toml",
     ] {
         println!("cargo:rerun-if-changed={}", workspace.join(input).display());
     }

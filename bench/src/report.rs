@@ -1,0 +1,206 @@
+//! BENCHMARKS.md and bench.json from one run's measurements.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::Operation;
+
+pub struct Latency {
+    pub operation: Operation,
+    pub native_p50: Duration,
+    pub native_p99: Duration,
+    pub component_p50: Duration,
+    pub component_p99: Duration,
+}
+
+impl Latency {
+    pub fn new(operation: Operation, native: &[Duration], component: &[Duration]) -> Self {
+        Latency {
+            operation,
+            native_p50: percentile(native, 50),
+            native_p99: percentile(native, 99),
+            component_p50: percentile(component, 50),
+            component_p99: percentile(component, 99),
+        }
+    }
+}
+
+fn percentile(samples: &[Duration], p: usize) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
+}
+
+pub struct Throughput {
+    pub operation: Operation,
+    pub concurrency: usize,
+    /// Calls per second.
+    pub native: f64,
+    pub component: f64,
+}
+
+pub struct Setup {
+    /// Engine + compile, no cache.
+    pub cold: Duration,
+    /// Engine + deserialize from the disk cache.
+    pub cached: Duration,
+    /// Store + instantiate from `InstancePre`.
+    pub instantiate: Duration,
+    /// `dixa --version`: the process spawn alone.
+    pub spawn: Duration,
+    pub cli_cached: Duration,
+    pub cli_uncached: Duration,
+}
+
+pub struct Report {
+    pub latencies: Vec<Latency>,
+    pub throughputs: Vec<Throughput>,
+    pub setup: Setup,
+    pub component_bytes: usize,
+    pub rss_per_call_native: f64,
+    pub rss_per_call_component: f64,
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn ratio(component: Duration, native: Duration) -> f64 {
+    component.as_secs_f64() / native.as_secs_f64()
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "**missed**" }
+}
+
+impl Report {
+    pub fn write(&self, markdown: &Path) -> Result<()> {
+        std::fs::write(markdown, self.markdown())?;
+        std::fs::write(markdown.with_file_name("bench.json"), serde_json::to_string_pretty(&self.json())?)?;
+        Ok(())
+    }
+
+    fn cli_over_spawn(&self) -> Duration {
+        self.setup.cli_cached.saturating_sub(self.setup.spawn)
+    }
+
+    fn markdown(&self) -> String {
+        let mut md = String::new();
+        let _ = writeln!(md, "# Benchmarks\n");
+        let _ = writeln!(
+            md,
+            "Produced by `cargo run --release -p dixa-bench` in one run against one loopback \
+             simulator: the connector component through the `dixa-host` library (warm \
+             `Connector`, a fresh `Store` and instance per call) versus a native Rust client \
+             (pooled hyper, the guest's own JSON code compiled natively). Ratios are \
+             component / native from the same run; absolute numbers vary with the machine.\n"
+        );
+        let _ = writeln!(md, "Machine: {}\n", machine());
+
+        let _ = writeln!(md, "## Targets\n\n| target | measured | |\n|---|---|---|");
+        for l in &self.latencies {
+            let p50 = ratio(l.component_p50, l.native_p50);
+            let p99 = ratio(l.component_p99, l.native_p99);
+            let _ = writeln!(md, "| {} p50 ≤ 1.10× native | {p50:.2}× | {} |", l.operation.name(), verdict(p50 <= 1.10));
+            let _ = writeln!(md, "| {} p99 ≤ 1.25× native | {p99:.2}× | {} |", l.operation.name(), verdict(p99 <= 1.25));
+        }
+        for t in self.throughputs.iter().filter(|t| t.concurrency == 32) {
+            let r = t.component / t.native;
+            let _ = writeln!(md, "| {} throughput at 32 ≥ 0.90× native | {r:.2}× | {} |", t.operation.name(), verdict(r >= 0.90));
+        }
+        let _ = writeln!(md, "| instantiate from `InstancePre` < 50 µs | {} | {} |", us(self.setup.instantiate), verdict(self.setup.instantiate < Duration::from_micros(50)));
+        let _ = writeln!(md, "| cached CLI start < 20 ms over the spawn | {} | {} |", ms(self.cli_over_spawn()), verdict(self.cli_over_spawn() < Duration::from_millis(20)));
+        let _ = writeln!(md, "| component ≤ 250 KB | {:.1} KB | {} |\n", self.component_bytes as f64 / 1000.0, verdict(self.component_bytes <= 250_000));
+
+        let _ = writeln!(md, "## Latency at concurrency 1\n\n| operation | native p50 | component p50 | ratio | native p99 | component p99 | ratio |\n|---|---|---|---|---|---|---|");
+        for l in &self.latencies {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.2}× | {} | {} | {:.2}× |",
+                l.operation.name(),
+                us(l.native_p50),
+                us(l.component_p50),
+                ratio(l.component_p50, l.native_p50),
+                us(l.native_p99),
+                us(l.component_p99),
+                ratio(l.component_p99, l.native_p99)
+            );
+        }
+        let _ = writeln!(md, "\n## Throughput (calls/s)\n\n| operation | concurrency | native | component | ratio |\n|---|---|---|---|---|");
+        for t in &self.throughputs {
+            let _ = writeln!(md, "| {} | {} | {:.0} | {:.0} | {:.2}× |", t.operation.name(), t.concurrency, t.native, t.component, t.component / t.native);
+        }
+        let s = &self.setup;
+        let _ = writeln!(md, "\n## Setup\n\n| step | time |\n|---|---|");
+        let _ = writeln!(md, "| engine + compile (no cache) | {} |", ms(s.cold));
+        let _ = writeln!(md, "| engine + load from the disk cache | {} |", ms(s.cached));
+        let _ = writeln!(md, "| store + instantiate from `InstancePre` | {} |", us(s.instantiate));
+        let _ = writeln!(md, "| process spawn (`dixa --version`) | {} |", ms(s.spawn));
+        let _ = writeln!(md, "| CLI `tag-conversation`, warm cache | {} |", ms(s.cli_cached));
+        let _ = writeln!(md, "| CLI `tag-conversation`, `--no-cache` | {} |", ms(s.cli_uncached));
+        let _ = writeln!(md, "\n## Size and memory\n\n| what | value |\n|---|---|");
+        let _ = writeln!(md, "| guest component (release, `guest` profile: opt-level s, LTO, stripped) | {} bytes |", self.component_bytes);
+        let _ = writeln!(md, "| resident memory per in-flight call, native | {:.1} KiB |", self.rss_per_call_native / 1024.0);
+        let _ = writeln!(md, "| resident memory per in-flight call, component | {:.1} KiB |", self.rss_per_call_component / 1024.0);
+        md
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({
+            "machine": machine(),
+            "latency": self.latencies.iter().map(|l| json!({
+                "operation": l.operation.name(),
+                "native_p50_us": l.native_p50.as_secs_f64() * 1e6,
+                "native_p99_us": l.native_p99.as_secs_f64() * 1e6,
+                "component_p50_us": l.component_p50.as_secs_f64() * 1e6,
+                "component_p99_us": l.component_p99.as_secs_f64() * 1e6,
+            })).collect::<Vec<_>>(),
+            "throughput": self.throughputs.iter().map(|t| json!({
+                "operation": t.operation.name(),
+                "concurrency": t.concurrency,
+                "native_per_s": t.native,
+                "component_per_s": t.component,
+            })).collect::<Vec<_>>(),
+            "setup_ms": {
+                "cold": self.setup.cold.as_secs_f64() * 1e3,
+                "cached": self.setup.cached.as_secs_f64() * 1e3,
+                "instantiate": self.setup.instantiate.as_secs_f64() * 1e3,
+                "spawn": self.setup.spawn.as_secs_f64() * 1e3,
+                "cli_cached": self.setup.cli_cached.as_secs_f64() * 1e3,
+                "cli_uncached": self.setup.cli_uncached.as_secs_f64() * 1e3,
+            },
+            "component_bytes": self.component_bytes,
+            "rss_per_call_bytes": {
+                "native": self.rss_per_call_native,
+                "component": self.rss_per_call_component,
+            },
+        })
+    }
+}
+
+/// CPU model, cores, memory and kernel, from /proc.
+fn machine() -> String {
+    let read = |path| std::fs::read_to_string(path).unwrap_or_default();
+    let cpuinfo = read("/proc/cpuinfo");
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let memory = read("/proc/meminfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or_else(|| "?".into(), |kb| format!("{:.0} GiB", kb as f64 / 1_048_576.0));
+    let kernel = read("/proc/sys/kernel/osrelease");
+    format!("{cpu}, {cores} cores, {memory} RAM, Linux {}", kernel.trim())
+}
