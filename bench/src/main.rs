@@ -60,12 +60,32 @@ enum Subject {
 impl Subject {
     async fn call(&self, operation: Operation) -> Result<(), String> {
         match (self, operation) {
-            (Subject::Native(c), Operation::Note) => c.create_internal_note(&native::note(&note_example())).await.map(drop),
-            (Subject::Native(c), Operation::Message) => c.add_message(&native::message(&message_example())).await.map(drop),
-            (Subject::Native(c), Operation::Tag) => c.tag_conversation(&native::tag(&tag_example())).await,
-            (Subject::Component(c), Operation::Note) => c.create_internal_note(note_example()).await.map(drop).map_err(|e| e.to_string()),
-            (Subject::Component(c), Operation::Message) => c.add_message(message_example()).await.map(drop).map_err(|e| e.to_string()),
-            (Subject::Component(c), Operation::Tag) => c.tag_conversation(tag_example()).await.map(drop).map_err(|e| e.to_string()),
+            (Subject::Native(c), Operation::Note) => c
+                .create_internal_note(&native::note(&note_example()))
+                .await
+                .map(drop),
+            (Subject::Native(c), Operation::Message) => c
+                .add_message(&native::message(&message_example()))
+                .await
+                .map(drop),
+            (Subject::Native(c), Operation::Tag) => {
+                c.tag_conversation(&native::tag(&tag_example())).await
+            }
+            (Subject::Component(c), Operation::Note) => c
+                .create_internal_note(note_example())
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            (Subject::Component(c), Operation::Message) => c
+                .add_message(message_example())
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            (Subject::Component(c), Operation::Tag) => c
+                .tag_conversation(tag_example())
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
         }
     }
 }
@@ -81,7 +101,10 @@ fn main() -> Result<()> {
     let dixa = build_cli()?;
 
     // The simulator gets a runtime (and thread) of its own, like a remote server.
-    let server = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
     let simulator = server.block_on(Simulator::start())?;
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(measure(&simulator, &dixa))?;
@@ -95,14 +118,19 @@ fn main() -> Result<()> {
 /// `--profile`: only component calls (tag-conversation, concurrency 8) for 10 s,
 /// to run under `perf record`.
 fn profile() -> Result<()> {
-    let server = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
     let simulator = server.block_on(Simulator::start())?;
     let connector = Connector::builder()
         .base_url(simulator.base_url())
         .api_key(ApiKey::new(DEFAULT_API_KEY))
         .build()?;
     let component = Subject::Component(Arc::new(connector));
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let started = Instant::now();
         let mut calls = 0;
@@ -117,7 +145,10 @@ fn profile() -> Result<()> {
 
 async fn measure(simulator: &Simulator, dixa: &Path) -> Result<Report> {
     let base_url = simulator.base_url();
-    let native = Subject::Native(Arc::new(NativeClient::new(base_url.clone(), DEFAULT_API_KEY)));
+    let native = Subject::Native(Arc::new(NativeClient::new(
+        base_url.clone(),
+        DEFAULT_API_KEY,
+    )));
     let connector = Arc::new(
         Connector::builder()
             .base_url(&base_url)
@@ -137,8 +168,14 @@ async fn measure(simulator: &Simulator, dixa: &Path) -> Result<Report> {
         let component_samples = latency(&component, operation).await?;
         latencies.push(Latency::new(operation, &native_samples, &component_samples));
         for concurrency in CONCURRENCIES {
-            let native_rate = CALLS as f64 / run(&native, operation, CALLS, concurrency).await?.as_secs_f64();
-            let component_rate = CALLS as f64 / run(&component, operation, CALLS, concurrency).await?.as_secs_f64();
+            let native_rate = CALLS as f64
+                / run(&native, operation, CALLS, concurrency)
+                    .await?
+                    .as_secs_f64();
+            let component_rate = CALLS as f64
+                / run(&component, operation, CALLS, concurrency)
+                    .await?
+                    .as_secs_f64();
             throughputs.push(Throughput {
                 operation,
                 concurrency,
@@ -176,7 +213,12 @@ async fn latency(subject: &Subject, operation: Operation) -> Result<Vec<Duration
 }
 
 /// Runs `calls` calls with `concurrency` workers; the wall time.
-async fn run(subject: &Subject, operation: Operation, calls: usize, concurrency: usize) -> Result<Duration> {
+async fn run(
+    subject: &Subject,
+    operation: Operation,
+    calls: usize,
+    concurrency: usize,
+) -> Result<Duration> {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
@@ -210,7 +252,12 @@ where
     Ok(samples[samples.len() / 2])
 }
 
-async fn setup_costs(base_url: &str, connector: &Connector, dixa: &Path, simulator: &Simulator) -> Result<Setup> {
+async fn setup_costs(
+    base_url: &str,
+    connector: &Connector,
+    dixa: &Path,
+    simulator: &Simulator,
+) -> Result<Setup> {
     let build = |cache: Option<PathBuf>| {
         let started = Instant::now();
         Connector::builder()
@@ -234,6 +281,17 @@ async fn setup_costs(base_url: &str, connector: &Connector, dixa: &Path, simulat
         connector.check().await?;
     }
     let instantiate = started.elapsed() / instantiations;
+    let started = Instant::now();
+    for _ in 0..instantiations {
+        let invalid = dixa_host::TagInput {
+            conversation_id: String::new(),
+            tag_id: "t".into(),
+        };
+        if connector.tag_conversation(invalid).await.is_ok() {
+            bail!("an empty conversation id was accepted");
+        }
+    }
+    let rejected_call = started.elapsed() / instantiations;
 
     let cli = |args: &[&str]| {
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
@@ -264,6 +322,7 @@ async fn setup_costs(base_url: &str, connector: &Connector, dixa: &Path, simulat
         cold,
         cached,
         instantiate,
+        rejected_call,
         spawn,
         cli_cached,
         cli_uncached,
@@ -310,7 +369,15 @@ fn build_cli() -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(workspace())
-        .args(["build", "--release", "--quiet", "-p", "dixa-host", "--bin", "dixa"])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "dixa-host",
+            "--bin",
+            "dixa",
+        ])
         .status()?;
     if !status.success() {
         bail!("building the dixa CLI failed");

@@ -27,7 +27,10 @@ impl NativeClient {
         }
     }
 
-    pub async fn create_internal_note(&self, input: &model::NoteInput) -> Result<model::Note, String> {
+    pub async fn create_internal_note(
+        &self,
+        input: &model::NoteInput,
+    ) -> Result<model::Note, String> {
         let request = request::create_internal_note(input).map_err(|e| e.to_string())?;
         let body = self.send(&request).await?;
         response::note(&body).map_err(|e| e.to_string())
@@ -65,7 +68,12 @@ impl NativeClient {
             .await
             .map_err(|e| e.to_string())?;
         let status = response.status();
-        let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
         if status.is_success() {
             Ok(body)
         } else {
