@@ -11,6 +11,8 @@ use crate::retry::{self, Failure};
 
 /// Dixa's API origin, used when the `base-url` config key is unset.
 pub const DEFAULT_BASE_URL: &str = "https://dev.dixa.io";
+/// Largest response body accepted; Dixa's answers here are a few hundred bytes.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// Sent as `User-Agent`.
 pub const USER_AGENT: &str = concat!("dixa-connector/", env!("CARGO_PKG_VERSION"));
 
@@ -178,6 +180,11 @@ impl<T: Transport> Client<T> {
                         &response.body,
                         self.settings.credentials(),
                     ) {
+                        None if response.body.len() > MAX_RESPONSE_BYTES => {
+                            return Err(Error::InvalidResponse(format!(
+                                "body larger than {MAX_RESPONSE_BYTES} bytes"
+                            )));
+                        }
                         None => return Ok(response),
                         Some(error) => {
                             let failure = Failure::of(&error, retry_after);
@@ -408,6 +415,19 @@ mod tests {
             client.transport.slept,
             vec![Duration::from_secs(1), Duration::from_secs(1)]
         );
+    }
+
+    #[test]
+    fn oversized_success_body_is_an_invalid_response_and_not_retried() {
+        let huge = "x".repeat(MAX_RESPONSE_BYTES + 1);
+        let mut client = client(vec![answer(200, None, &huge)], Some("k"));
+        assert_eq!(
+            client.tag_conversation(&tag()),
+            Err(Error::InvalidResponse(
+                "body larger than 1048576 bytes".into()
+            ))
+        );
+        assert_eq!(client.transport.sent.len(), 1);
     }
 
     #[test]

@@ -4,13 +4,11 @@ use std::time::{Duration, SystemTime};
 
 use waki::{Client, ErrorCode, Method as WakiMethod};
 
-use crate::client::{HttpRequest, HttpResponse, Transport, TransportError};
+use crate::client::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, Transport, TransportError};
 use crate::request::Method;
 
 /// Connect timeout the guest asks for; the host may enforce a shorter one.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest response body read; Dixa's answers here are a few hundred bytes.
-const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// Bytes asked for per read of the response body.
 const READ_CHUNK: u64 = 64 * 1024;
 
@@ -40,17 +38,18 @@ impl Transport for WakiTransport {
             .header("retry-after")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
+        // Read one byte past the limit, so the client can tell the body was too large.
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk(READ_CHUNK)
-            .map_err(|e| transport_error(&e))?
-        {
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_RESPONSE_BYTES {
-                return Err(TransportError {
-                    message: format!("response body larger than {MAX_RESPONSE_BYTES} bytes"),
-                    retryable: false,
-                });
+        while body.len() <= MAX_RESPONSE_BYTES {
+            match response.chunk(READ_CHUNK) {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(_) => {
+                    return Err(TransportError {
+                        message: "the connection failed while reading the response".to_owned(),
+                        retryable: true,
+                    });
+                }
             }
         }
         Ok(HttpResponse {

@@ -4,13 +4,14 @@
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
-    StoreLimitsBuilder, Trap,
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
+    StoreLimits, StoreLimitsBuilder, Trap,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_config::{WasiConfig, WasiConfigVariables};
@@ -396,7 +397,11 @@ impl Connector {
             .acquire_owned()
             .await
             .map_err(|_| Error::Component("the connector is shutting down".into()))?;
-        let mut store = Store::new(&self.pre.engine().clone(), self.call_state());
+        let memory_exhausted = Arc::new(AtomicBool::new(false));
+        let mut store = Store::new(
+            &self.pre.engine().clone(),
+            self.call_state(Arc::clone(&memory_exhausted)),
+        );
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(self.deadline_ticks);
         store.epoch_deadline_trap();
@@ -410,21 +415,27 @@ impl Connector {
             Ok(Err(e)) if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => {
                 Err(Error::Deadline(self.call_timeout))
             }
+            Ok(Err(_)) if memory_exhausted.load(Ordering::Relaxed) => Err(Error::MemoryLimit {
+                limit_bytes: self.memory_limit,
+            }),
             Ok(Err(e)) => Err(Error::Component(format!("{e:#}"))),
             Ok(Ok(result)) => result.map_err(Error::from),
         }
     }
 
-    fn call_state(&self) -> CallState {
+    fn call_state(&self, memory_exhausted: Arc<AtomicBool>) -> CallState {
         CallState {
             table: ResourceTable::new(),
             wasi: WasiCtx::builder().build(),
             http: WasiHttpCtx::new(),
             hooks: PolicyHooks::new(Arc::clone(&self.policy), self.http_client.clone()),
             config: Arc::clone(&self.config),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.memory_limit)
-                .build(),
+            limits: CallLimits {
+                limits: StoreLimitsBuilder::new()
+                    .memory_size(self.memory_limit)
+                    .build(),
+                memory_exhausted,
+            },
         }
     }
 }
@@ -436,7 +447,50 @@ struct CallState {
     http: WasiHttpCtx,
     hooks: PolicyHooks,
     config: Arc<WasiConfigVariables>,
+    limits: CallLimits,
+}
+
+/// One call's resource limits, remembering whether the guest ran into the
+/// memory limit so its trap can be reported as that.
+struct CallLimits {
     limits: StoreLimits,
+    memory_exhausted: Arc<AtomicBool>,
+}
+
+impl ResourceLimiter for CallLimits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if !allowed {
+            self.memory_exhausted.store(true, Ordering::Relaxed);
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
 }
 
 impl WasiView for CallState {

@@ -42,4 +42,5 @@ pub use connector::{
 pub use policy::{ApiKey, Timeouts};
 pub use types::{
     Direction, Error, Message, MessageContent, MessageInput, Note, NoteInput, TagInput, TagResult,
+    parse_input,
 };

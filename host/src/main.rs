@@ -139,10 +139,10 @@ async fn run(cli: Cli) -> u8 {
     };
     let result = match &cli.command {
         Command::CreateInternalNote { .. } => {
-            call(input, |i| connector.create_internal_note(i)).await
+            call(&input, |i| connector.create_internal_note(i)).await
         }
-        Command::AddMessage { .. } => call(input, |i| connector.add_message(i)).await,
-        Command::TagConversation { .. } => call(input, |i| connector.tag_conversation(i)).await,
+        Command::AddMessage { .. } => call(&input, |i| connector.add_message(i)).await,
+        Command::TagConversation { .. } => call(&input, |i| connector.tag_conversation(i)).await,
         Command::Demo | Command::Simulator { .. } => return exit::FAILURE,
     };
     match result {
@@ -150,39 +150,29 @@ async fn run(cli: Cli) -> u8 {
             println!("{output}");
             exit::OK
         }
-        Err(CallError::Input(e)) => fail(
-            exit::INVALID_INPUT,
-            "invalid-input",
-            &format!("input JSON: {e}"),
-        ),
-        Err(CallError::Connector(error)) => report(&error),
+        Err(error) => report(&error),
     }
 }
 
-enum CallError {
-    Input(serde_json::Error),
-    Connector(Error),
-}
-
-/// Parses the input JSON into the operation's type and calls it.
-async fn call<I, O, F>(input: Value, operation: impl FnOnce(I) -> F) -> Result<Value, CallError>
+/// Parses the input JSON into the operation's type, calls it, and renders the output.
+async fn call<I, O, F>(input: &str, operation: impl FnOnce(I) -> F) -> Result<String, Error>
 where
     I: serde::de::DeserializeOwned,
     O: serde::Serialize,
     F: Future<Output = Result<O, Error>>,
 {
-    let input = serde_json::from_value(input).map_err(CallError::Input)?;
-    let output = operation(input).await.map_err(CallError::Connector)?;
-    serde_json::to_value(output).map_err(CallError::Input)
+    let output = operation(dixa_host::parse_input(input)?).await?;
+    serde_json::to_string(&output)
+        .map_err(|e| Error::Component(format!("rendering the output: {e}")))
 }
 
 /// The operation's input: the argument, @FILE, or stdin.
-fn read_input(command: &Command) -> Result<Value> {
+fn read_input(command: &Command) -> Result<String> {
     let (Command::CreateInternalNote { input }
     | Command::AddMessage { input }
     | Command::TagConversation { input }) = command
     else {
-        return Ok(Value::Null);
+        return Ok(String::new());
     };
     let text = match input.as_deref() {
         None | Some("-") => {
@@ -199,7 +189,7 @@ fn read_input(command: &Command) -> Result<Value> {
             None => arg.to_owned(),
         },
     };
-    serde_json::from_str(&text).context("input JSON")
+    Ok(text)
 }
 
 /// The connector from the command line and environment; `None` without a key.
@@ -244,7 +234,7 @@ fn report(error: &Error) -> u8 {
     let code = match error {
         Error::InvalidInput(_) => exit::INVALID_INPUT,
         Error::MissingCredentials | Error::Unauthorized(_) => exit::CREDENTIALS,
-        Error::Component(_) => exit::FAILURE,
+        Error::Component(_) | Error::MemoryLimit { .. } => exit::FAILURE,
         _ if error.is_temporary() => exit::TEMPORARY,
         _ => exit::REJECTED,
     };

@@ -105,6 +105,13 @@ pub struct TagResult {
     pub success: bool,
 }
 
+/// Parses an operation's input from the spec's camelCase JSON, as the CLI takes it.
+///
+/// Unknown fields are rejected, so a misspelt optional field is not silently dropped.
+pub fn parse_input<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, Error> {
+    serde_json::from_str(json).map_err(|e| Error::InvalidInput(format!("input JSON: {e}")))
+}
+
 /// Why a call failed: the WIT `error` cases, then what the host itself enforces.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -143,7 +150,13 @@ pub enum Error {
     /// The call ran past the host's deadline and was stopped.
     #[error("the call exceeded its {}s deadline and was stopped", .0.as_secs_f64())]
     Deadline(Duration),
-    /// The component failed inside the sandbox (trap, memory limit, bad component).
+    /// The component tried to use more memory than the call's limit and was stopped.
+    #[error("the component needed more than its {limit_bytes}-byte memory limit and was stopped")]
+    MemoryLimit {
+        /// The limit in bytes.
+        limit_bytes: usize,
+    },
+    /// The component failed inside the sandbox (trap or a component that does not fit).
     #[error("component failure: {0}")]
     Component(String),
 }
@@ -161,6 +174,7 @@ impl Error {
             Error::Transport(_) => "transport",
             Error::InvalidResponse(_) => "invalid-response",
             Error::Deadline(_) => "deadline",
+            Error::MemoryLimit { .. } => "memory-limit",
             Error::Component(_) => "component",
         }
     }

@@ -110,7 +110,10 @@ async fn errors_are_json_on_stderr_with_documented_exit_codes() {
     );
     assert_eq!(code, Some(2));
     assert_eq!(error["error"], "invalid-input");
-    assert_eq!(error["message"], "input JSON: missing field `tagId`");
+    assert_eq!(
+        error["message"],
+        "invalid input: input JSON: missing field `tagId` at line 1 column 25"
+    );
 
     let (code, error) = run(
         Some(DEFAULT_API_KEY),

@@ -188,6 +188,7 @@ mod tests {
             ],
             body: body.as_bytes().to_vec(),
             connection: 1,
+            status: None,
         }
     }
 

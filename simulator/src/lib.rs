@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -35,6 +35,8 @@ pub struct RecordedRequest {
     pub body: Vec<u8>,
     /// Which TCP connection carried it: connections are numbered from 1 as accepted.
     pub connection: u64,
+    /// Status the simulator answered with; `None` when it sent no status line.
+    pub status: Option<u16>,
 }
 
 impl RecordedRequest {
@@ -67,6 +69,14 @@ pub enum Fault {
     Delay(Duration),
     /// Close the connection without answering.
     DropConnection,
+    /// Answer 200 with a body of this many bytes (a JSON string), streamed.
+    HugeBody(usize),
+    /// Answer 200 with the start of a body, then send nothing more.
+    StallBody,
+    /// Answer 200 with the start of a body, then reset the connection.
+    ResetMidBody,
+    /// Answer 302 with this `Location`.
+    Redirect(String),
 }
 
 impl Fault {
@@ -185,7 +195,7 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 
 /// Error that makes hyper close the connection without an answer.
 #[derive(Debug)]
-struct Dropped;
+pub struct Dropped;
 
 impl std::fmt::Display for Dropped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -199,7 +209,7 @@ async fn answer(
     request: hyper::Request<Incoming>,
     connection: u64,
     shared: Arc<Shared>,
-) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
+) -> Result<hyper::Response<SimulatedBody>, Dropped> {
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
     let recorded = RecordedRequest {
@@ -220,14 +230,21 @@ async fn answer(
             .collect(),
         body: body.to_vec(),
         connection,
+        status: None,
     };
-    let (fault, sequence) = {
+    let (fault, sequence, index) = {
         let mut state = shared.state();
         state.requests.push(recorded.clone());
         state.sequence += 1;
-        (state.faults.pop_front(), state.sequence)
+        (
+            state.faults.pop_front(),
+            state.sequence,
+            state.requests.len() - 1,
+        )
     };
-    let reply = match fault {
+    let json = || vec![("content-type".to_owned(), "application/json".to_owned())];
+    let partial = || Bytes::from_static(br#"{"data":{"id":"#);
+    let (reply, body) = match fault {
         Some(Fault::DropConnection) => return Err(Dropped),
         Some(Fault::Status {
             status,
@@ -238,26 +255,121 @@ async fn answer(
             reply
                 .headers
                 .extend(retry_after.map(|v| ("retry-after".to_owned(), v)));
-            reply
+            (reply, None)
         }
-        Some(Fault::Body(body)) => api::Reply {
-            status: 200,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: body.into_bytes(),
-        },
+        Some(Fault::Body(body)) => (
+            api::Reply {
+                status: 200,
+                headers: json(),
+                body: body.into_bytes(),
+            },
+            None,
+        ),
         Some(Fault::Delay(delay)) => {
             tokio::time::sleep(delay).await;
-            respond(&recorded, &shared, sequence)
+            (respond(&recorded, &shared, sequence), None)
         }
-        None => respond(&recorded, &shared, sequence),
+        Some(Fault::HugeBody(size)) => {
+            let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+            let mut chunks: VecDeque<Bytes> =
+                std::iter::repeat_n(chunk, size / (64 * 1024)).collect();
+            chunks.push_back(Bytes::from(vec![b'x'; size % (64 * 1024)]));
+            let reply = api::Reply {
+                status: 200,
+                headers: json(),
+                body: Vec::new(),
+            };
+            (
+                reply,
+                Some(SimulatedBody {
+                    chunks,
+                    end: End::Finish,
+                }),
+            )
+        }
+        Some(Fault::StallBody) => {
+            let reply = api::Reply {
+                status: 200,
+                headers: json(),
+                body: Vec::new(),
+            };
+            (
+                reply,
+                Some(SimulatedBody {
+                    chunks: VecDeque::from([partial()]),
+                    end: End::Stall,
+                }),
+            )
+        }
+        Some(Fault::ResetMidBody) => {
+            let reply = api::Reply {
+                status: 200,
+                headers: json(),
+                body: Vec::new(),
+            };
+            (
+                reply,
+                Some(SimulatedBody {
+                    chunks: VecDeque::from([partial()]),
+                    end: End::Reset,
+                }),
+            )
+        }
+        Some(Fault::Redirect(location)) => {
+            let mut reply = api::Reply::error(302, "Found");
+            reply.headers.push(("location".to_owned(), location));
+            (reply, None)
+        }
+        None => (respond(&recorded, &shared, sequence), None),
     };
+    if let Some(logged) = shared.state().requests.get_mut(index) {
+        logged.status = Some(reply.status);
+    }
+    let body = body.unwrap_or_else(|| SimulatedBody {
+        chunks: VecDeque::from([Bytes::from(reply.body)]),
+        end: End::Finish,
+    });
     let mut response = hyper::Response::builder().status(reply.status);
     for (name, value) in &reply.headers {
         response = response.header(name, value);
     }
-    response
-        .body(Full::new(Bytes::from(reply.body)))
-        .map_err(|_| Dropped)
+    response.body(body).map_err(|_| Dropped)
+}
+
+/// How a [`SimulatedBody`] ends once its chunks are sent.
+enum End {
+    Finish,
+    /// Never: the connection stays open with the body unfinished.
+    Stall,
+    /// With an error, which makes hyper reset the connection.
+    Reset,
+}
+
+/// A response body sent in chunks, ending as a fault asks.
+pub struct SimulatedBody {
+    chunks: VecDeque<Bytes>,
+    end: End,
+}
+
+impl hyper::body::Body for SimulatedBody {
+    type Data = Bytes;
+    type Error = Dropped;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Dropped>>> {
+        use std::task::Poll;
+        if let Some(chunk) = self.chunks.pop_front() {
+            return Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))));
+        }
+        match self.end {
+            End::Finish => Poll::Ready(None),
+            // Never woken: the connection task idles until the simulator stops.
+            End::Stall => Poll::Pending,
+            End::Reset => Poll::Ready(Some(Err(Dropped))),
+        }
+    }
 }
 
 fn respond(request: &RecordedRequest, shared: &Shared, sequence: u64) -> api::Reply {

@@ -6,6 +6,10 @@ use std::path::PathBuf;
 pub use dixa_host::{ApiKey, Connector, ConnectorBuilder};
 pub use dixa_simulator::{DEFAULT_API_KEY, Fault, RecordedRequest, Simulator};
 
+/// A component of the connector world that allocates without bound or loops
+/// forever on request (see `hostile-guest/`).
+pub const HOSTILE_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hostile.wasm"));
+
 /// A simulator and a connector pointed at it with the simulator's key.
 pub struct Harness {
     pub simulator: Simulator,

@@ -1,0 +1,125 @@
+//! Compiles a workspace crate to a `wasm32-wasip2` component from a build script,
+//! so the crates that embed a component need no separate build step.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-wasip2";
+/// The workspace profile for components (see the root `Cargo.toml`).
+const PROFILE: &str = "guest";
+
+/// Variables the outer build sets for the host target that must not leak into
+/// the nested wasm build (clippy's wrapper, host RUSTFLAGS, a redirected target).
+const CLEARED_ENV: &[&str] = &[
+    "RUSTC_WORKSPACE_WRAPPER",
+    "RUSTC_WRAPPER",
+    "RUSTFLAGS",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "CARGO_BUILD_TARGET",
+    "CARGO_TARGET_DIR",
+    "CARGO_BUILD_TARGET_DIR",
+    "CARGO_MAKEFLAGS",
+    "CARGO_PRIMARY_PACKAGE",
+];
+
+/// Builds `package` of the workspace at `workspace` into `target/guest` and
+/// copies its `artifact` (e.g. `dixa_guest.wasm`) to `destination`.
+///
+/// Also tells cargo to rerun the build script when `inputs` (paths relative
+/// to the workspace) or the workspace manifests change.
+pub fn build_component(
+    workspace: &Path,
+    package: &str,
+    artifact: &str,
+    inputs: &[&str],
+    destination: &Path,
+) -> Result<(), String> {
+    let shared = ["wit", "Cargo.lock", "Cargo.toml", ".cargo/config.toml"];
+    for input in inputs.iter().chain(&shared) {
+        println!("cargo:rerun-if-changed={}", workspace.join(input).display());
+    }
+    ensure_target_installed()?;
+
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target_dir = workspace.join("target").join("guest");
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(workspace)
+        .args([
+            "build",
+            "--package",
+            package,
+            "--target",
+            TARGET,
+            "--profile",
+            PROFILE,
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    for name in CLEARED_ENV {
+        command.env_remove(name);
+    }
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run cargo to build {package}: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "building the {package} component failed ({status})"
+        ));
+    }
+
+    let built = target_dir.join(TARGET).join(PROFILE).join(artifact);
+    std::fs::copy(&built, destination).map_err(|e| {
+        format!(
+            "copying {} to {}: {e}",
+            built.display(),
+            destination.display()
+        )
+    })?;
+    Ok(())
+}
+
+/// The workspace root and `OUT_DIR` of the calling build script.
+pub fn workspace_and_out_dir() -> Result<(PathBuf, PathBuf), String> {
+    let manifest_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").ok_or("no CARGO_MANIFEST_DIR")?);
+    let mut workspace = manifest_dir.as_path();
+    while !workspace.join("Cargo.lock").exists() {
+        workspace = workspace
+            .parent()
+            .ok_or("no workspace root with a Cargo.lock above the crate")?;
+    }
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("no OUT_DIR")?);
+    Ok((workspace.to_owned(), out_dir))
+}
+
+/// Installs the wasm target through rustup when it is missing: a
+/// `rust-toolchain.toml` `targets` entry is not installed automatically everywhere.
+fn ensure_target_installed() -> Result<(), String> {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_owned();
+    if Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(TARGET)
+        .exists()
+    {
+        return Ok(());
+    }
+    println!("cargo:warning=installing the {TARGET} target with rustup");
+    let installed = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status()
+        .is_ok_and(|status| status.success());
+    if installed {
+        Ok(())
+    } else {
+        Err(format!(
+            "the {TARGET} target is missing and `rustup target add {TARGET}` failed; install it and build again"
+        ))
+    }
+}
