@@ -108,7 +108,13 @@ pub struct TagResult {
 /// Parses an operation's input from the spec's camelCase JSON, as the CLI takes it.
 ///
 /// Unknown fields are rejected, so a misspelt optional field is not silently dropped.
+/// Only a JSON object is accepted: serde would also take a positional array.
 pub fn parse_input<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, Error> {
+    if !json.trim_start().starts_with('{') {
+        return Err(Error::InvalidInput(
+            "input JSON: expected an object such as {\"conversationId\": \"9456\", ...}".into(),
+        ));
+    }
     serde_json::from_str(json).map_err(|e| Error::InvalidInput(format!("input JSON: {e}")))
 }
 

@@ -100,6 +100,7 @@ struct State {
 struct Shared {
     api_key: String,
     state: Mutex<State>,
+    open_connections: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -129,6 +130,7 @@ impl Simulator {
         let shared = Arc::new(Shared {
             api_key: api_key.to_owned(),
             state: Mutex::new(State::default()),
+            open_connections: std::sync::atomic::AtomicUsize::new(0),
         });
         let server = tokio::spawn(serve(listener, Arc::clone(&shared)));
         Ok(Simulator {
@@ -151,6 +153,13 @@ impl Simulator {
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.state().requests.clone()
+    }
+
+    /// Connections open right now.
+    pub fn open_connections(&self) -> usize {
+        self.shared
+            .open_connections
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Queues a fault for the next request that has none yet.
@@ -182,6 +191,7 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
                 let connection = accepted_count;
                 let shared = Arc::clone(&shared);
                 connections.spawn(async move {
+                    let _open = OpenConnection::count(Arc::clone(&shared));
                     let service = service_fn(move |request| answer(request, connection, Arc::clone(&shared)));
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -190,6 +200,26 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
+    }
+}
+
+/// Counts an open connection for as long as it lives.
+struct OpenConnection(Arc<Shared>);
+
+impl OpenConnection {
+    fn count(shared: Arc<Shared>) -> Self {
+        shared
+            .open_connections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        OpenConnection(shared)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0
+            .open_connections
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -311,7 +341,7 @@ async fn answer(
                 reply,
                 Some(SimulatedBody {
                     chunks: VecDeque::from([partial()]),
-                    end: End::Reset,
+                    end: End::Reset(Box::pin(tokio::time::sleep(Duration::from_millis(50)))),
                 }),
             )
         }
@@ -341,8 +371,9 @@ enum End {
     Finish,
     /// Never: the connection stays open with the body unfinished.
     Stall,
-    /// With an error, which makes hyper reset the connection.
-    Reset,
+    /// With an error once this timer fires (after the head and first chunk went
+    /// out), which makes hyper reset the connection.
+    Reset(std::pin::Pin<Box<tokio::time::Sleep>>),
 }
 
 /// A response body sent in chunks, ending as a fault asks.
@@ -357,17 +388,17 @@ impl hyper::body::Body for SimulatedBody {
 
     fn poll_frame(
         mut self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
+        cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Dropped>>> {
         use std::task::Poll;
         if let Some(chunk) = self.chunks.pop_front() {
             return Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))));
         }
-        match self.end {
+        match &mut self.end {
             End::Finish => Poll::Ready(None),
             // Never woken: the connection task idles until the simulator stops.
             End::Stall => Poll::Pending,
-            End::Reset => Poll::Ready(Some(Err(Dropped))),
+            End::Reset(timer) => timer.as_mut().poll(cx).map(|()| Some(Err(Dropped))),
         }
     }
 }

@@ -1,47 +1,9 @@
-//! The host's policy: the component reaches only allowed origins, and the API
-//! key goes only to Dixa, added by the host, never shown to the component.
+//! The API key is the host's: it replaces whatever the component sends, and the
+//! component reads it only when the embedder opts in. (Denied origins and key
+//! leaks are swept in `reliability.rs`.)
 
-use dixa_host::demo::{note_example, tag_example};
-use dixa_host::{ApiKey, Error};
-use dixa_tests::{DEFAULT_API_KEY, Fault, Harness, Simulator};
-
-const DENIED: &str = "the host's outbound policy denied the request (destination not allowed)";
-
-#[tokio::test(flavor = "multi_thread")]
-async fn requests_to_an_origin_outside_the_allow_list_are_denied() {
-    let elsewhere = Simulator::start().await.unwrap();
-    let harness = Harness::with(|builder| builder.config("base-url", elsewhere.base_url())).await;
-
-    let post = harness.connector.create_internal_note(note_example()).await;
-    assert_eq!(post, Err(Error::Transport(DENIED.into())));
-    let put = harness.connector.tag_conversation(tag_example()).await;
-    assert_eq!(
-        put,
-        Err(Error::Transport(DENIED.into())),
-        "denials are not retried"
-    );
-    assert_eq!(elsewhere.requests(), vec![]);
-    assert_eq!(harness.requests(), vec![]);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_extra_allowed_origin_is_reached_without_the_key() {
-    let proxy = Simulator::start().await.unwrap();
-    let harness = Harness::with(|builder| {
-        builder
-            .allow_host(proxy.base_url())
-            .config("base-url", proxy.base_url())
-    })
-    .await;
-    let result = harness.connector.tag_conversation(tag_example()).await;
-    assert_eq!(
-        result,
-        Err(Error::Unauthorized("Invalid or missing API token".into()))
-    );
-    let requests = proxy.requests();
-    assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].header("authorization"), None);
-}
+use dixa_host::demo::tag_example;
+use dixa_tests::{DEFAULT_API_KEY, Harness};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_host_key_replaces_whatever_the_guest_sends() {
@@ -77,31 +39,4 @@ async fn the_component_never_sees_the_key_unless_the_embedder_opts_in() {
         opted_in.connector.tag_conversation(tag_example()).await,
         Ok(dixa_host::TagResult { success: true })
     );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_key_appears_in_no_output_or_error() {
-    let harness = Harness::start().await;
-    let mut seen = vec![format!(
-        "{:?}",
-        harness.connector.create_internal_note(note_example()).await
-    )];
-    for fault in [
-        Fault::status(400, "bad"),
-        Fault::status(401, "no"),
-        Fault::DropConnection,
-        Fault::Body("garbage".into()),
-    ] {
-        harness.simulator.inject(fault);
-        let result = harness.connector.create_internal_note(note_example()).await;
-        seen.push(format!("{result:?}"));
-        if let Err(error) = result {
-            seen.push(error.to_string());
-        }
-    }
-    for text in &seen {
-        assert!(!text.contains(DEFAULT_API_KEY), "key leaked in {text}");
-    }
-    let key = ApiKey::new(DEFAULT_API_KEY).unwrap();
-    assert!(!format!("{key:?} {key}").contains(DEFAULT_API_KEY));
 }
