@@ -27,6 +27,7 @@
 #[doc = include_str!("../../README.md")]
 struct ReadmeExamples;
 
+pub mod batch;
 mod bindings;
 pub mod cache;
 mod connector;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use dixa_host::batch::{self, BatchOptions, LineResult};
 use dixa_host::{ApiKey, ComponentSource, Connector, Error, Timeouts};
 use serde_json::{Value, json};
 
@@ -80,8 +81,32 @@ enum Command {
         /// JSON, @FILE, or - for stdin (the default).
         input: Option<String>,
     },
+    /// Run many operations from JSON Lines: {"op": "add-message", ...input} per line.
+    ///
+    /// Prints one JSON result per line, in input order, then a summary on stderr.
+    /// A re-run with the same report skips the lines that already succeeded.
+    Batch {
+        /// JSON Lines file, or - for stdin (the default).
+        input: Option<PathBuf>,
+        /// Report of done lines to resume from and append to
+        /// (default: INPUT.report.jsonl; none for stdin).
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// Operations in flight at once.
+        #[arg(long, default_value_t = BatchOptions::default().concurrency)]
+        concurrency: usize,
+        /// Operations started per second at most (Dixa allows 10 per token).
+        #[arg(long, default_value_t = BatchOptions::default().per_second)]
+        per_second: u32,
+    },
     /// Run the three operations against the built-in simulator (offline, no key).
     Demo,
+    /// Write the embedded component (.wasm) to a file, for other hosts.
+    Component {
+        /// Where to write it.
+        #[arg(long, short, value_name = "FILE")]
+        output: PathBuf,
+    },
     /// Serve the Dixa simulator on 127.0.0.1 until interrupted.
     Simulator {
         /// Port to listen on (0: any free port).
@@ -119,8 +144,34 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> u8 {
     match &cli.command {
         Command::Demo => return demo().await,
+        Command::Component { output } => {
+            return match std::fs::write(output, dixa_host::EMBEDDED_COMPONENT) {
+                Ok(()) => exit::OK,
+                Err(e) => fail(
+                    exit::FAILURE,
+                    "io",
+                    &format!("writing {}: {e}", output.display()),
+                ),
+            };
+        }
         Command::Simulator { port } => return simulator(*port).await,
         _ => {}
+    }
+    if let Command::Batch {
+        input,
+        report,
+        concurrency,
+        per_second,
+    } = &cli.command
+    {
+        let options = BatchOptions {
+            concurrency: *concurrency,
+            per_second: *per_second,
+        };
+        return match run_batch(&cli, input.as_deref(), report.as_deref(), options).await {
+            Ok(code) => code,
+            Err(e) => fail(exit::FAILURE, "batch", &format!("{e:#}")),
+        };
     }
     let input = match read_input(&cli.command) {
         Ok(input) => input,
@@ -143,7 +194,12 @@ async fn run(cli: Cli) -> u8 {
         }
         Command::AddMessage { .. } => call(&input, |i| connector.add_message(i)).await,
         Command::TagConversation { .. } => call(&input, |i| connector.tag_conversation(i)).await,
-        Command::Demo | Command::Simulator { .. } => return exit::FAILURE,
+        Command::Demo
+        | Command::Component { .. }
+        | Command::Simulator { .. }
+        | Command::Batch { .. } => {
+            return exit::FAILURE;
+        }
     };
     match result {
         Ok(output) => {
@@ -260,6 +316,93 @@ fn report(error: &Error) -> u8 {
 fn fail(code: u8, kind: &str, message: &str) -> u8 {
     eprintln!("{}", json!({ "error": kind, "message": message }));
     code
+}
+
+/// `dixa batch`: results in input order on stdout, progress and summary on stderr.
+async fn run_batch(
+    cli: &Cli,
+    input: Option<&std::path::Path>,
+    report: Option<&std::path::Path>,
+    options: BatchOptions,
+) -> Result<u8> {
+    let text = match input {
+        Some(path) if path != std::path::Path::new("-") => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        _ => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading stdin")?;
+            text
+        }
+    };
+    let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let report_path = report.map(PathBuf::from).or_else(|| {
+        input
+            .filter(|p| *p != std::path::Path::new("-"))
+            .map(|p| PathBuf::from(format!("{}.report.jsonl", p.display())))
+    });
+    let done = match &report_path {
+        Some(path) => {
+            batch::load_report(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        None => Default::default(),
+    };
+    let mut report_file = match &report_path {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let Some(connector) = connector(cli)? else {
+        return Ok(fail(
+            exit::CREDENTIALS,
+            "missing-credentials",
+            "no Dixa API key: set DIXA_API_KEY or pass --api-key-file",
+        ));
+    };
+
+    let total = lines.len();
+    let progress = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(total as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut results = batch::run(std::sync::Arc::new(connector), lines, done, options);
+    let mut pending: std::collections::BTreeMap<usize, LineResult> = Default::default();
+    let (mut next, mut succeeded, mut skipped, mut failed) = (1, 0, 0, 0);
+    let mut out = std::io::stdout().lock();
+    while let Some(result) = results.recv().await {
+        progress.inc(1);
+        match (&result.output, result.skipped) {
+            (Some(_), true) => skipped += 1,
+            (Some(_), false) => succeeded += 1,
+            (None, _) => failed += 1,
+        }
+        if let (Some(file), false) = (report_file.as_mut(), result.skipped) {
+            batch::append_to_report(file, &result).context("writing the report")?;
+        }
+        pending.insert(result.line, result);
+        while let Some(result) = pending.remove(&next) {
+            writeln!(out, "{}", serde_json::to_string(&result)?)?;
+            next += 1;
+        }
+    }
+    progress.finish_and_clear();
+    eprintln!(
+        "{}",
+        json!({ "summary": { "lines": total, "succeeded": succeeded, "skipped": skipped, "failed": failed } })
+    );
+    Ok(if failed == 0 {
+        exit::OK
+    } else {
+        exit::REJECTED
+    })
 }
 
 async fn demo() -> u8 {
