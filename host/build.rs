@@ -1,17 +1,29 @@
-//! Builds the guest component and hands it to the host crate, so
-//! `cargo run -p dixa-host` needs no separate step.
+//! Builds the guest component, plain and as an HTTP service, and hands both
+//! to the host crate, so `cargo run -p dixa-host` needs no separate step.
 
 use std::process::ExitCode;
 
+use guest_build::ComponentBuild;
+
+const GUEST_INPUTS: &[&str] = &["guest/src", "guest/Cargo.toml"];
+
 fn main() -> ExitCode {
     let built = guest_build::workspace_and_out_dir().and_then(|(workspace, out_dir)| {
-        guest_build::build_component(
-            &workspace,
-            "dixa-guest",
-            "dixa_guest.wasm",
-            &["guest/src", "guest/Cargo.toml"],
-            &out_dir.join("dixa_connector.wasm"),
-        )
+        // One after the other in one directory: they share every dependency.
+        for (features, file) in [
+            (&[][..], "dixa_connector.wasm"),
+            (&["http-service"][..], "dixa_connector_service.wasm"),
+        ] {
+            let build = ComponentBuild {
+                package: "dixa-guest",
+                features,
+                artifact: "dixa_guest.wasm",
+                inputs: GUEST_INPUTS,
+                target_dir: "guest",
+            };
+            guest_build::build_component(&workspace, &build, &out_dir.join(file))?;
+        }
+        Ok(())
     });
     match built {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,16 +1,38 @@
-//! Builds the hostile test component (see `hostile-guest/`) for the sandbox tests.
+//! Builds the components only the tests use: the hostile test component (see
+//! `hostile-guest/`) for the sandbox tests, and the guest's Spin build.
 
 use std::process::ExitCode;
 
+use guest_build::ComponentBuild;
+
 fn main() -> ExitCode {
+    let builds = [
+        (
+            ComponentBuild {
+                package: "dixa-hostile-guest",
+                features: &[],
+                artifact: "dixa_hostile_guest.wasm",
+                inputs: &["tests/hostile-guest/src", "tests/hostile-guest/Cargo.toml"],
+                target_dir: "guest",
+            },
+            "hostile.wasm",
+        ),
+        (
+            // Its own directory: host/build.rs writes dixa_guest.wasm in `guest`.
+            ComponentBuild {
+                package: "dixa-guest",
+                features: &["spin"],
+                artifact: "dixa_guest.wasm",
+                inputs: &["guest/src", "guest/Cargo.toml"],
+                target_dir: "guest-spin",
+            },
+            "dixa_connector_spin.wasm",
+        ),
+    ];
     let built = guest_build::workspace_and_out_dir().and_then(|(workspace, out_dir)| {
-        guest_build::build_component(
-            &workspace,
-            "dixa-hostile-guest",
-            "dixa_hostile_guest.wasm",
-            &["tests/hostile-guest/src", "tests/hostile-guest/Cargo.toml"],
-            &out_dir.join("hostile.wasm"),
-        )
+        builds.iter().try_for_each(|(build, file)| {
+            guest_build::build_component(&workspace, build, &out_dir.join(file))
+        })
     });
     match built {
         Ok(()) => ExitCode::SUCCESS,

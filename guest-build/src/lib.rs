@@ -23,26 +23,38 @@ const CLEARED_ENV: &[&str] = &[
     "CARGO_PRIMARY_PACKAGE",
 ];
 
-/// Builds `package` of the workspace at `workspace` into `target/guest` and
-/// copies its `artifact` (e.g. `dixa_guest.wasm`) to `destination`.
-///
-/// Also tells cargo to rerun the build script when `inputs` (paths relative
-/// to the workspace) or the workspace manifests change.
+/// One component to build.
+pub struct ComponentBuild<'a> {
+    /// The workspace crate, e.g. `dixa-guest`.
+    pub package: &'a str,
+    /// Cargo features to build it with.
+    pub features: &'a [&'a str],
+    /// The file cargo writes, e.g. `dixa_guest.wasm`.
+    pub artifact: &'a str,
+    /// Paths, relative to the workspace, whose change means a rebuild.
+    pub inputs: &'a [&'a str],
+    /// Directory under `target/` to build in. Builds that write the same
+    /// artifact with other features from another build script need their own,
+    /// or they may overwrite each other's file before it is copied.
+    pub target_dir: &'a str,
+}
+
+/// Builds `build` in the workspace at `workspace` and copies the component to
+/// `destination`; tells cargo to rerun the build script when its inputs change.
 pub fn build_component(
     workspace: &Path,
-    package: &str,
-    artifact: &str,
-    inputs: &[&str],
+    build: &ComponentBuild<'_>,
     destination: &Path,
 ) -> Result<(), String> {
     let shared = ["wit", "Cargo.lock", "Cargo.toml", ".cargo/config.toml"];
-    for input in inputs.iter().chain(&shared) {
+    for input in build.inputs.iter().chain(&shared) {
         println!("cargo:rerun-if-changed={}", workspace.join(input).display());
     }
     ensure_target_installed()?;
 
+    let package = build.package;
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let target_dir = workspace.join("target").join("guest");
+    let target_dir = workspace.join("target").join(build.target_dir);
     let mut command = Command::new(cargo);
     command
         .current_dir(workspace)
@@ -57,6 +69,9 @@ pub fn build_component(
         ])
         .arg("--target-dir")
         .arg(&target_dir);
+    if !build.features.is_empty() {
+        command.arg("--features").arg(build.features.join(","));
+    }
     for name in CLEARED_ENV {
         command.env_remove(name);
     }
@@ -69,7 +84,7 @@ pub fn build_component(
         ));
     }
 
-    let built = target_dir.join(TARGET).join(PROFILE).join(artifact);
+    let built = target_dir.join(TARGET).join(PROFILE).join(build.artifact);
     std::fs::copy(&built, destination).map_err(|e| {
         format!(
             "copying {} to {}: {e}",

@@ -39,11 +39,18 @@ impl std::fmt::Debug for Settings {
 
 impl Settings {
     /// Reads the settings through `get`, a lookup of one config key.
+    ///
+    /// Each key is also looked up with `_` for `-` (`api_key`), the only form
+    /// Spin's variable names allow.
     pub fn from_config(
         mut get: impl FnMut(&str) -> Result<Option<String>, String>,
     ) -> Result<Self, Error> {
         let mut read = |key: &str| {
-            get(key).map_err(|e| Error::Transport(format!("reading config key {key}: {e}")))
+            let value = match get(key) {
+                Ok(None) => get(&key.replace('-', "_")),
+                found => found,
+            };
+            value.map_err(|e| Error::Transport(format!("reading config key {key}: {e}")))
         };
         let base_url = read("base-url")?.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
         let api_key = read("api-key")?.filter(|key| !key.is_empty());
@@ -231,21 +238,31 @@ impl<T: Transport> Client<T> {
     }
 }
 
+/// A scripted transport for the native tests of this module and `service`.
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
     use super::*;
-    use crate::model::Direction;
+    use crate::request::Method;
     use std::collections::VecDeque;
 
     /// Method, URL, headers and body of a sent request.
-    type Sent = (Method, String, Vec<(&'static str, String)>, Option<String>);
+    pub type Sent = (Method, String, Vec<(&'static str, String)>, Option<String>);
 
     /// Answers from a script and records what was sent and slept.
     #[derive(Default)]
-    struct Scripted {
-        answers: VecDeque<Result<HttpResponse, TransportError>>,
-        sent: Vec<Sent>,
-        slept: Vec<Duration>,
+    pub struct Scripted {
+        pub answers: VecDeque<Result<HttpResponse, TransportError>>,
+        pub sent: Vec<Sent>,
+        pub slept: Vec<Duration>,
+    }
+
+    impl Scripted {
+        pub fn new(answers: Vec<Result<HttpResponse, TransportError>>) -> Self {
+            Scripted {
+                answers: answers.into(),
+                ..Scripted::default()
+            }
+        }
     }
 
     impl Transport for Scripted {
@@ -266,7 +283,7 @@ mod tests {
         }
     }
 
-    fn answer(
+    pub fn answer(
         status: u16,
         retry_after: Option<&str>,
         body: &str,
@@ -277,16 +294,20 @@ mod tests {
             body: body.as_bytes().to_vec(),
         })
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{Scripted, answer};
+    use super::*;
+    use crate::model::Direction;
 
     fn client(
         answers: Vec<Result<HttpResponse, TransportError>>,
         api_key: Option<&str>,
     ) -> Client<Scripted> {
         Client::new(
-            Scripted {
-                answers: answers.into(),
-                ..Scripted::default()
-            },
+            Scripted::new(answers),
             Settings {
                 base_url: "http://127.0.0.1:9".into(),
                 api_key: api_key.map(Into::into),
@@ -484,6 +505,19 @@ mod tests {
                 base_url: "http://127.0.0.1:8080".into(),
                 api_key: Some("k".into()),
                 key_injected_by_host: true,
+            })
+        );
+        // Spin's spelling; the kebab-case key wins when both are set.
+        assert_eq!(
+            Settings::from_config(config(&[
+                ("base_url", "http://127.0.0.1:8080"),
+                ("api_key", "snake"),
+                ("api-key", "kebab"),
+            ])),
+            Ok(Settings {
+                base_url: "http://127.0.0.1:8080".into(),
+                api_key: Some("kebab".into()),
+                key_injected_by_host: false,
             })
         );
         for (url, rule) in [

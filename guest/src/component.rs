@@ -5,15 +5,37 @@ use crate::error::Error;
 use crate::model;
 use crate::waki_transport::WakiTransport;
 
+// One world per build: the operations alone, or also served over HTTP, with the
+// `wasi:config` draft that Spin serves.
+#[cfg(not(feature = "http-service"))]
 wit_bindgen::generate!({
     path: "../wit",
     world: "dixa:connector/connector",
     generate_all,
 });
+#[cfg(all(feature = "http-service", not(feature = "spin")))]
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "dixa:connector/connector-service",
+    generate_all,
+});
+#[cfg(feature = "spin")]
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "dixa:connector/spin-connector-service",
+    generate_all,
+});
+
+#[cfg(feature = "http-service")]
+mod incoming;
 
 use dixa::connector::types as wit;
 use exports::dixa::connector::conversations::Guest;
-use wasi::config::store;
+// Both `wasi:config` versions are vendored, so the bindings name them by version.
+#[cfg(feature = "spin")]
+use wasi::config0_2_0_draft_2024_09_27::store;
+#[cfg(not(feature = "spin"))]
+use wasi::config0_2_0_rc_1::store;
 
 struct Component;
 

@@ -31,6 +31,20 @@ impl Error {
     pub fn invalid(field: &str, rule: impl fmt::Display) -> Self {
         Error::InvalidInput(format!("{field}: {rule}"))
     }
+
+    /// The WIT case's name (`invalid-input`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidInput(_) => "invalid-input",
+            Error::MissingCredentials => "missing-credentials",
+            Error::Unauthorized(_) => "unauthorized",
+            Error::NotFound(_) => "not-found",
+            Error::RateLimited(_) => "rate-limited",
+            Error::Api { .. } => "api",
+            Error::Transport(_) => "transport",
+            Error::InvalidResponse(_) => "invalid-response",
+        }
+    }
 }
 
 impl fmt::Display for Error {

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::error::Elapsed;
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
@@ -15,17 +16,26 @@ use wasmtime::{
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_config::{WasiConfig, WasiConfigVariables};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::{self, dixa::connector::types as wit};
 use crate::cache::{self, LoadedFrom};
+use crate::draft_config::{self, DraftConfig};
 use crate::http_client::HttpClient;
 use crate::policy::{ApiKey, Origin, OutboundPolicy, PolicyHooks, Timeouts};
 use crate::types::{Error, Message, MessageInput, Note, NoteInput, TagInput, TagResult};
 
-/// The guest component built with this crate.
+/// The guest component built with this crate (the `connector` world).
 pub const EMBEDDED_COMPONENT: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/dixa_connector.wasm"));
+
+/// The guest built as the `connector-service` world: the operations, also
+/// served over HTTP by its `wasi:http/incoming-handler`.
+pub const EMBEDDED_SERVICE_COMPONENT: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/dixa_connector_service.wasm"));
 
 /// Dixa's production API.
 pub const DIXA_BASE_URL: &str = "https://dev.dixa.io";
@@ -42,6 +52,9 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub enum ComponentSource {
     /// The guest built alongside this crate.
     Embedded,
+    /// The guest built alongside this crate as an HTTP service, for
+    /// [`Connector::handle_http`].
+    EmbeddedService,
     /// A `.wasm` component file, e.g. another build of the guest.
     File(PathBuf),
     /// Component bytes.
@@ -197,6 +210,9 @@ impl ConnectorBuilder {
         let engine = engine(self.memory_limit, self.max_concurrent_calls)?;
         let wasm = match &self.component {
             ComponentSource::Embedded => std::borrow::Cow::Borrowed(EMBEDDED_COMPONENT),
+            ComponentSource::EmbeddedService => {
+                std::borrow::Cow::Borrowed(EMBEDDED_SERVICE_COMPONENT)
+            }
             ComponentSource::Bytes(bytes) => std::borrow::Cow::Borrowed(bytes.as_slice()),
             ComponentSource::File(path) => {
                 std::borrow::Cow::Owned(std::fs::read(path).map_err(|source| {
@@ -219,12 +235,19 @@ impl ConnectorBuilder {
             WasiConfig::from(&*state.config)
         })
         .map_err(wasmtime_error("linking wasi:config"))?;
-        let pre = linker
-            .instantiate_pre(&component)
-            .and_then(bindings::ConnectorPre::new)
-            .map_err(wasmtime_error(
-                "the component does not fit the connector world",
-            ))?;
+        // Spin's draft of wasi:config, so the guest's Spin build runs here too.
+        draft_config::add_to_linker(&mut linker, |state: &mut CallState| {
+            DraftConfig::new(&state.config_pairs)
+        })
+        .map_err(wasmtime_error("linking the wasi:config draft"))?;
+        let instance_pre = linker.instantiate_pre(&component).map_err(wasmtime_error(
+            "the component's imports are not ones the host provides",
+        ))?;
+        let pre = bindings::ConnectorPre::new(instance_pre.clone()).map_err(wasmtime_error(
+            "the component does not export the connector's conversations",
+        ))?;
+        // Only the service worlds export the HTTP handler.
+        let proxy = ProxyPre::new(instance_pre).ok();
 
         let mut config = vec![(
             "base-url".to_owned(),
@@ -246,8 +269,9 @@ impl ConnectorBuilder {
         let deadline_ticks = self.call_timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
         Ok(Connector {
             pre,
+            proxy,
             config: Arc::new(config.iter().cloned().collect()),
-            guest_config: config,
+            guest_config: Arc::new(config),
             http_client: HttpClient::new(self.timeouts.connect),
             policy: Arc::new(OutboundPolicy {
                 dixa,
@@ -315,8 +339,9 @@ fn spawn_epoch_ticker(engine: &Engine) {
 /// `Arc` and call it from as many tasks as you like.
 pub struct Connector {
     pre: bindings::ConnectorPre<CallState>,
+    proxy: Option<ProxyPre<CallState>>,
     config: Arc<WasiConfigVariables>,
-    guest_config: Vec<(String, String)>,
+    guest_config: Arc<Vec<(String, String)>>,
     policy: Arc<OutboundPolicy>,
     http_client: HttpClient,
     call_timeout: Duration,
@@ -387,16 +412,87 @@ impl Connector {
         .map(TagResult::from)
     }
 
+    /// Answers an HTTP request with the component's `wasi:http/incoming-handler`
+    /// (the `connector-service` world), in a fresh sandbox under the call's
+    /// limits. The response body streams from the sandbox as the component
+    /// writes it.
+    pub async fn handle_http(
+        &self,
+        request: hyper::Request<hyper::body::Incoming>,
+    ) -> Result<hyper::Response<HyperOutgoingBody>, Error> {
+        let proxy = self.proxy.clone().ok_or_else(|| {
+            Error::Component(
+                "the component does not export wasi:http/incoming-handler: \
+                 build it as the connector-service world"
+                    .into(),
+            )
+        })?;
+        let permit = self.permit().await?;
+        let (mut store, sandbox) = self.sandbox();
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        // The sandbox outlives this function while the body streams out.
+        let run = tokio::spawn(async move {
+            let _permit = permit;
+            let handle = async {
+                let request = store
+                    .data_mut()
+                    .http()
+                    .new_incoming_request(Scheme::Http, request)?;
+                let response = store.data_mut().http().new_response_outparam(sender)?;
+                let proxy = proxy.instantiate_async(&mut store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, request, response)
+                    .await
+                    .map(Ok)
+            };
+            sandbox.outcome(tokio::time::timeout(sandbox.call_timeout, handle).await)
+        });
+        match receiver.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => Err(Error::Component(format!(
+                "the component answered with the HTTP error {code:?}"
+            ))),
+            Err(_no_response) => match run.await {
+                Ok(Err(error)) => Err(error),
+                Ok(Ok(())) => Err(Error::Component(
+                    "the component returned without setting a response".into(),
+                )),
+                Err(join) => Err(Error::Component(format!("the call's task failed: {join}"))),
+            },
+        }
+    }
+
+    /// Whether the component serves HTTP ([`handle_http`](Self::handle_http)).
+    pub fn serves_http(&self) -> bool {
+        self.proxy.is_some()
+    }
+
     /// Runs `operation` in a fresh instance under the call's limits.
     async fn call<T, F, Fut>(&self, operation: F) -> Result<T, Error>
     where
         F: FnOnce(Store<CallState>, bindings::Connector) -> Fut,
         Fut: Future<Output = wasmtime::Result<Result<T, wit::Error>>>,
     {
-        let _permit = Arc::clone(&self.permits)
+        let _permit = self.permit().await?;
+        let (mut store, sandbox) = self.sandbox();
+        let run = async {
+            let connector = self.pre.instantiate_async(&mut store).await?;
+            operation(store, connector).await
+        };
+        sandbox.outcome(tokio::time::timeout(self.call_timeout, run).await)
+    }
+
+    /// A turn among the concurrent calls.
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, Error> {
+        Arc::clone(&self.permits)
             .acquire_owned()
             .await
-            .map_err(|_| Error::Component("the connector is shutting down".into()))?;
+            .map_err(|_| Error::Component("the connector is shutting down".into()))
+    }
+
+    /// A fresh store with the call's memory limit and deadline.
+    fn sandbox(&self) -> (Store<CallState>, Sandbox) {
         let memory_exhausted = Arc::new(AtomicBool::new(false));
         let mut store = Store::new(
             &self.pre.engine().clone(),
@@ -405,22 +501,12 @@ impl Connector {
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(self.deadline_ticks);
         store.epoch_deadline_trap();
-
-        let run = async {
-            let connector = self.pre.instantiate_async(&mut store).await?;
-            operation(store, connector).await
+        let sandbox = Sandbox {
+            memory_exhausted,
+            call_timeout: self.call_timeout,
+            memory_limit: self.memory_limit,
         };
-        match tokio::time::timeout(self.call_timeout, run).await {
-            Err(_elapsed) => Err(Error::Deadline(self.call_timeout)),
-            Ok(Err(e)) if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => {
-                Err(Error::Deadline(self.call_timeout))
-            }
-            Ok(Err(_)) if memory_exhausted.load(Ordering::Relaxed) => Err(Error::MemoryLimit {
-                limit_bytes: self.memory_limit,
-            }),
-            Ok(Err(e)) => Err(Error::Component(format!("{e:#}"))),
-            Ok(Ok(result)) => result.map_err(Error::from),
-        }
+        (store, sandbox)
     }
 
     fn call_state(&self, memory_exhausted: Arc<AtomicBool>) -> CallState {
@@ -430,6 +516,7 @@ impl Connector {
             http: WasiHttpCtx::new(),
             hooks: PolicyHooks::new(Arc::clone(&self.policy), self.http_client.clone()),
             config: Arc::clone(&self.config),
+            config_pairs: Arc::clone(&self.guest_config),
             limits: CallLimits {
                 limits: StoreLimitsBuilder::new()
                     .memory_size(self.memory_limit)
@@ -446,8 +533,40 @@ struct CallState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     hooks: PolicyHooks,
+    /// The component's settings for `wasi:config/store@0.2.0-rc.1`...
     config: Arc<WasiConfigVariables>,
+    /// ... and for the draft Spin serves.
+    config_pairs: Arc<Vec<(String, String)>>,
     limits: CallLimits,
+}
+
+/// What a call's outcome is judged by, kept apart from its store.
+struct Sandbox {
+    memory_exhausted: Arc<AtomicBool>,
+    call_timeout: Duration,
+    memory_limit: usize,
+}
+
+impl Sandbox {
+    /// The call's result, or the limit that stopped it.
+    fn outcome<T>(
+        &self,
+        run: Result<wasmtime::Result<Result<T, wit::Error>>, Elapsed>,
+    ) -> Result<T, Error> {
+        match run {
+            Err(_elapsed) => Err(Error::Deadline(self.call_timeout)),
+            Ok(Err(e)) if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => {
+                Err(Error::Deadline(self.call_timeout))
+            }
+            Ok(Err(_)) if self.memory_exhausted.load(Ordering::Relaxed) => {
+                Err(Error::MemoryLimit {
+                    limit_bytes: self.memory_limit,
+                })
+            }
+            Ok(Err(e)) => Err(Error::Component(format!("{e:#}"))),
+            Ok(Ok(result)) => result.map_err(Error::from),
+        }
+    }
 }
 
 /// One call's resource limits, remembering whether the guest ran into the

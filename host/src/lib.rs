@@ -32,13 +32,15 @@ mod bindings;
 pub mod cache;
 mod connector;
 pub mod demo;
+mod draft_config;
 mod http_client;
 pub mod policy;
+pub mod serve;
 mod types;
 
 pub use connector::{
     BuildError, ComponentSource, Connector, ConnectorBuilder, DIXA_BASE_URL, EMBEDDED_COMPONENT,
-    LoadReport,
+    EMBEDDED_SERVICE_COMPONENT, LoadReport,
 };
 pub use policy::{ApiKey, Timeouts};
 pub use types::{

@@ -106,6 +106,19 @@ enum Command {
         /// Where to write it.
         #[arg(long, short, value_name = "FILE")]
         output: PathBuf,
+        /// Write the `connector-service` build, which also serves HTTP.
+        #[arg(long)]
+        service: bool,
+    },
+    /// Serve the operations over HTTP on 127.0.0.1 until interrupted, through the
+    /// component's HTTP routes (the `connector-service` build by default).
+    ///
+    /// POST /conversations/{id}/notes, POST /conversations/{id}/messages,
+    /// PUT /conversations/{id}/tags/{tagId}.
+    Serve {
+        /// Port to listen on (0: any free port; the address is printed on stderr).
+        #[arg(long, default_value_t = 8081)]
+        port: u16,
     },
     /// Serve the Dixa simulator on 127.0.0.1 until interrupted.
     Simulator {
@@ -144,8 +157,13 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> u8 {
     match &cli.command {
         Command::Demo => return demo().await,
-        Command::Component { output } => {
-            return match std::fs::write(output, dixa_host::EMBEDDED_COMPONENT) {
+        Command::Component { output, service } => {
+            let component = if *service {
+                dixa_host::EMBEDDED_SERVICE_COMPONENT
+            } else {
+                dixa_host::EMBEDDED_COMPONENT
+            };
+            return match std::fs::write(output, component) {
                 Ok(()) => exit::OK,
                 Err(e) => fail(
                     exit::FAILURE,
@@ -177,7 +195,13 @@ async fn run(cli: Cli) -> u8 {
         Ok(input) => input,
         Err(e) => return fail(exit::INVALID_INPUT, "invalid-input", &format!("{e:#}")),
     };
-    let connector = match connector(&cli) {
+    if let Command::Serve { port } = &cli.command {
+        return match serve(&cli, *port).await {
+            Ok(code) => code,
+            Err(e) => fail(exit::FAILURE, "setup", &format!("{e:#}")),
+        };
+    }
+    let connector = match connector(&cli, ComponentSource::Embedded) {
         Ok(Some(connector)) => connector,
         Ok(None) => {
             return fail(
@@ -197,6 +221,7 @@ async fn run(cli: Cli) -> u8 {
         Command::Demo
         | Command::Component { .. }
         | Command::Simulator { .. }
+        | Command::Serve { .. }
         | Command::Batch { .. } => {
             return exit::FAILURE;
         }
@@ -248,8 +273,9 @@ fn read_input(command: &Command) -> Result<String> {
     Ok(text)
 }
 
-/// The connector from the command line and environment; `None` without a key.
-fn connector(cli: &Cli) -> Result<Option<Connector>> {
+/// The connector from the command line and environment, running `component`
+/// unless `--component` names another; `None` without a key.
+fn connector(cli: &Cli, component: ComponentSource) -> Result<Option<Connector>> {
     let key = match &cli.api_key_file {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("reading the API key file {}", path.display()))?,
@@ -279,9 +305,10 @@ fn connector(cli: &Cli) -> Result<Option<Connector>> {
     for host in &cli.allow_hosts {
         builder = builder.allow_host(host);
     }
-    if let Some(path) = &cli.component {
-        builder = builder.component(ComponentSource::File(path.clone()));
-    }
+    builder = builder.component(match &cli.component {
+        Some(path) => ComponentSource::File(path.clone()),
+        None => component,
+    });
     Ok(Some(builder.build()?))
 }
 
@@ -359,7 +386,7 @@ async fn run_batch(
         ),
         None => None,
     };
-    let Some(connector) = connector(cli)? else {
+    let Some(connector) = connector(cli, ComponentSource::Embedded)? else {
         return Ok(fail(
             exit::CREDENTIALS,
             "missing-credentials",
@@ -403,6 +430,33 @@ async fn run_batch(
     } else {
         exit::REJECTED
     })
+}
+
+/// `dixa serve`: the component's HTTP routes on 127.0.0.1 until Ctrl-C.
+async fn serve(cli: &Cli, port: u16) -> Result<u8> {
+    let Some(connector) = connector(cli, ComponentSource::EmbeddedService)? else {
+        return Ok(fail(
+            exit::CREDENTIALS,
+            "missing-credentials",
+            "no Dixa API key: set DIXA_API_KEY or pass --api-key-file",
+        ));
+    };
+    anyhow::ensure!(
+        connector.serves_http(),
+        "the component does not export wasi:http/incoming-handler: build it as the connector-service world"
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+    eprintln!(
+        "Serving the Dixa connector on http://{}; Ctrl-C stops it",
+        listener.local_addr()?
+    );
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    dixa_host::serve::serve(std::sync::Arc::new(connector), listener, shutdown).await;
+    Ok(exit::OK)
 }
 
 async fn demo() -> u8 {

@@ -273,7 +273,8 @@ async fn batch_runs_lines_in_order_and_a_rerun_skips_what_succeeded() {
     let input = dir.join("ops.jsonl");
     let mut lines = vec![
         r#"{"op":"create-internal-note","conversationId":"9456","message":"first"}"#.to_owned(),
-        r#"{"op":"add-message","conversationId":"9456","content":"hi","direction":"outbound"}"#.to_owned(),
+        r#"{"op":"add-message","conversationId":"9456","content":"hi","direction":"outbound"}"#
+            .to_owned(),
         r#"{"op":"fly","conversationId":"9456"}"#.to_owned(),
     ];
     for i in 0..9 {
@@ -286,7 +287,12 @@ async fn batch_runs_lines_in_order_and_a_rerun_skips_what_succeeded() {
     let input_arg = input.display().to_string();
 
     let started = std::time::Instant::now();
-    let first = dixa(&simulator.base_url(), Some(DEFAULT_API_KEY), &["batch", &input_arg], "");
+    let first = dixa(
+        &simulator.base_url(),
+        Some(DEFAULT_API_KEY),
+        &["batch", &input_arg],
+        "",
+    );
     let elapsed = started.elapsed();
     assert_eq!(first.status.code(), Some(3), "{first:?}");
     let results: Vec<Value> = String::from_utf8(first.stdout)
@@ -295,7 +301,10 @@ async fn batch_runs_lines_in_order_and_a_rerun_skips_what_succeeded() {
         .map(|l| json_of(l.as_bytes()))
         .collect();
     assert_eq!(
-        results.iter().map(|r| r["line"].as_u64().unwrap()).collect::<Vec<_>>(),
+        results
+            .iter()
+            .map(|r| r["line"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
         (1..=12).collect::<Vec<_>>(),
         "one result per line, in input order"
     );
@@ -305,16 +314,28 @@ async fn batch_runs_lines_in_order_and_a_rerun_skips_what_succeeded() {
         json!({"kind": "invalid-input", "message": "invalid input: agentId: is required for outbound messages"})
     );
     assert_eq!(results[2]["error"]["kind"], "invalid-input");
-    assert!(results[3..].iter().all(|r| r["output"] == json!({"success": true})));
+    assert!(
+        results[3..]
+            .iter()
+            .all(|r| r["output"] == json!({"success": true}))
+    );
     assert_eq!(
         json_of(&first.stderr),
         json!({"summary": {"lines": 12, "succeeded": 10, "skipped": 0, "failed": 2}})
     );
     assert_eq!(simulator.requests().len(), 10);
     // 10 operations started at 10 per second: the last starts 900 ms after the first.
-    assert!(elapsed >= std::time::Duration::from_millis(900), "{elapsed:?}");
+    assert!(
+        elapsed >= std::time::Duration::from_millis(900),
+        "{elapsed:?}"
+    );
 
-    let again = dixa(&simulator.base_url(), Some(DEFAULT_API_KEY), &["batch", &input_arg], "");
+    let again = dixa(
+        &simulator.base_url(),
+        Some(DEFAULT_API_KEY),
+        &["batch", &input_arg],
+        "",
+    );
     assert_eq!(
         json_of(&again.stderr),
         json!({"summary": {"lines": 12, "succeeded": 0, "skipped": 10, "failed": 2}})

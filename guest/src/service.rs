@@ -1,0 +1,665 @@
+//! The HTTP front of the `connector-service` world: routes, request bodies, and
+//! the reply for every outcome. Plain Rust; `component::incoming` connects it to
+//! `wasi:http/incoming-handler`.
+//!
+//! - `POST /conversations/{conversationId}/notes`: `create-internal-note`
+//! - `POST /conversations/{conversationId}/messages`: `add-message`
+//! - `PUT /conversations/{conversationId}/tags/{tagId}`: `tag-conversation`
+//!
+//! Bodies are the operations' camelCase JSON; the ids come from the path, and a
+//! body that repeats one must repeat it unchanged.
+
+use serde::{Deserialize, Serialize};
+
+use crate::client::{Client, Transport};
+use crate::error::Error;
+use crate::model::{Direction, Message, MessageInput, Note, NoteInput, TagInput};
+
+/// Largest request body read. Texts are capped at 64 KiB of UTF-8, which JSON
+/// escaping can grow up to six times.
+pub const MAX_REQUEST_BYTES: usize = 400 * 1024;
+
+/// An HTTP answer with a JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    /// Headers besides `content-type` and `content-length`.
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    fn ok(body: &impl Serialize) -> Reply {
+        match serde_json::to_string(body) {
+            Ok(body) => Reply {
+                status: 200,
+                headers: Vec::new(),
+                body,
+            },
+            Err(e) => Reply::failure(500, "internal", &format!("encoding the reply: {e}")),
+        }
+    }
+
+    /// `{"error": kind, "message": message}` with `status`.
+    pub fn failure(status: u16, kind: &str, message: &str) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: error_body(kind, message, None, None),
+        }
+    }
+
+    /// The answer to a request body over [`MAX_REQUEST_BYTES`].
+    pub fn body_too_large() -> Reply {
+        Reply::failure(
+            413,
+            "invalid-input",
+            &format!("request body: larger than {MAX_REQUEST_BYTES} bytes"),
+        )
+    }
+}
+
+/// A routed request with its parsed input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    CreateInternalNote(NoteInput),
+    AddMessage(MessageInput),
+    TagConversation(TagInput),
+}
+
+/// Answers one request: route and parse it, then run it on the client that
+/// `client` makes (only once the request is known to be well-formed).
+pub fn handle<T: Transport>(
+    method: &str,
+    path: &str,
+    body: &[u8],
+    client: impl FnOnce() -> Result<Client<T>, Error>,
+) -> Reply {
+    let operation = match route(method, path, body) {
+        Ok(operation) => operation,
+        Err(reply) => return reply,
+    };
+    let mut client = match client() {
+        Ok(client) => client,
+        Err(error) => return error_reply(&error),
+    };
+    let outcome = match operation {
+        Operation::CreateInternalNote(input) => client
+            .create_internal_note(&input)
+            .map(|note| Reply::ok(&NoteJson::from(&note))),
+        Operation::AddMessage(input) => client
+            .add_message(&input)
+            .map(|message| Reply::ok(&MessageJson::from(&message))),
+        Operation::TagConversation(input) => client
+            .tag_conversation(&input)
+            .map(|()| Reply::ok(&TagJson { success: true })),
+    };
+    outcome.unwrap_or_else(|error| error_reply(&error))
+}
+
+/// Finds the operation for `method` and `path` (a query is ignored) and parses
+/// its body; the error reply says what was wrong.
+pub fn route(method: &str, path: &str, body: &[u8]) -> Result<Operation, Reply> {
+    let path = path.split('?').next().unwrap_or_default();
+    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+    let (allowed, operation) = match segments.as_slice() {
+        ["conversations", id, "notes"] => ("POST", Route::Notes(id)),
+        ["conversations", id, "messages"] => ("POST", Route::Messages(id)),
+        ["conversations", id, "tags", tag_id] => ("PUT", Route::Tag(id, tag_id)),
+        _ => {
+            return Err(Reply::failure(
+                404,
+                "no-route",
+                &format!(
+                    "no operation at {path}: use POST /conversations/{{id}}/notes, \
+                     POST /conversations/{{id}}/messages or PUT /conversations/{{id}}/tags/{{tagId}}"
+                ),
+            ));
+        }
+    };
+    if method != allowed {
+        let mut reply = Reply::failure(
+            405,
+            "method-not-allowed",
+            &format!("{path} takes {allowed}, not {method}"),
+        );
+        reply.headers.push(("allow", allowed.to_owned()));
+        return Err(reply);
+    }
+    match operation {
+        Route::Notes(id) => {
+            let conversation_id = path_segment("conversationId", id)?;
+            let body: NoteBody = parse_body(body)?;
+            same_as_path("conversationId", body.conversation_id, &conversation_id)?;
+            Ok(Operation::CreateInternalNote(NoteInput {
+                conversation_id,
+                message: body.message,
+                agent_id: body.agent_id,
+                created_at: body.created_at,
+            }))
+        }
+        Route::Messages(id) => {
+            let conversation_id = path_segment("conversationId", id)?;
+            let body: MessageBody = parse_body(body)?;
+            same_as_path("conversationId", body.conversation_id, &conversation_id)?;
+            Ok(Operation::AddMessage(MessageInput {
+                conversation_id,
+                content: body.content,
+                direction: body.direction.into(),
+                agent_id: body.agent_id,
+            }))
+        }
+        Route::Tag(id, tag_id) => {
+            let conversation_id = path_segment("conversationId", id)?;
+            let tag_id = path_segment("tagId", tag_id)?;
+            // The path says it all; a body may repeat the ids, as the CLI's input does.
+            let body: TagBody = if body.iter().all(u8::is_ascii_whitespace) {
+                TagBody::default()
+            } else {
+                parse_body(body)?
+            };
+            same_as_path("conversationId", body.conversation_id, &conversation_id)?;
+            same_as_path("tagId", body.tag_id, &tag_id)?;
+            Ok(Operation::TagConversation(TagInput {
+                conversation_id,
+                tag_id,
+            }))
+        }
+    }
+}
+
+enum Route<'a> {
+    Notes(&'a str),
+    Messages(&'a str),
+    Tag(&'a str, &'a str),
+}
+
+/// The reply for an operation's error: its WIT case as `error`, and a status a
+/// caller of this service can act on. Dixa refusing the service's own key, or
+/// failing, is a bad gateway to the caller, not their fault.
+pub fn error_reply(error: &Error) -> Reply {
+    let (status, retry_after_seconds, api_status) = match error {
+        Error::InvalidInput(_) => (400, None, None),
+        Error::NotFound(_) => (404, None, None),
+        Error::RateLimited(seconds) => (429, *seconds, None),
+        Error::Api { status, .. } if (400..500).contains(status) => (*status, None, Some(*status)),
+        Error::Api { status, .. } => (502, None, Some(*status)),
+        Error::MissingCredentials
+        | Error::Unauthorized(_)
+        | Error::Transport(_)
+        | Error::InvalidResponse(_) => (502, None, None),
+    };
+    Reply {
+        status,
+        headers: retry_after_seconds
+            .map(|seconds| ("retry-after", seconds.to_string()))
+            .into_iter()
+            .collect(),
+        body: error_body(
+            error.kind(),
+            &error.to_string(),
+            api_status,
+            retry_after_seconds,
+        ),
+    }
+}
+
+fn error_body(
+    kind: &str,
+    message: &str,
+    status: Option<u16>,
+    retry_after_seconds: Option<u32>,
+) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ErrorJson<'a> {
+        error: &'a str,
+        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_seconds: Option<u32>,
+    }
+    serde_json::to_string(&ErrorJson {
+        error: kind,
+        message,
+        status,
+        retry_after_seconds,
+    })
+    .unwrap_or_else(|_| format!(r#"{{"error":"{kind}"}}"#))
+}
+
+/// A percent-decoded path segment; the operation's validation judges the rest.
+fn path_segment(field: &str, segment: &str) -> Result<String, Reply> {
+    let invalid = || invalid_input(&format!("{field} in the path: invalid percent-encoding"));
+    let mut bytes = Vec::with_capacity(segment.len());
+    let mut rest = segment.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte == b'%' {
+            let hex = tail.get(..2).ok_or_else(invalid)?;
+            let hex = std::str::from_utf8(hex).map_err(|_| invalid())?;
+            bytes.push(u8::from_str_radix(hex, 16).map_err(|_| invalid())?);
+            rest = tail.get(2..).unwrap_or_default();
+        } else {
+            bytes.push(byte);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| invalid())
+}
+
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(invalid_input("request body: expected a JSON object"));
+    }
+    serde_json::from_slice(body).map_err(|e| invalid_input(&format!("request body: {e}")))
+}
+
+fn same_as_path(field: &str, in_body: Option<String>, in_path: &str) -> Result<(), Reply> {
+    match in_body {
+        Some(value) if value != in_path => Err(invalid_input(&format!(
+            "{field}: the body says {value:?} but the path says {in_path:?}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn invalid_input(detail: &str) -> Reply {
+    error_reply(&Error::InvalidInput(detail.to_owned()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NoteBody {
+    #[serde(default)]
+    conversation_id: Option<String>,
+    message: String,
+    #[serde(default)]
+    agent_id: Option<String>,
+    #[serde(default)]
+    created_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct MessageBody {
+    #[serde(default)]
+    conversation_id: Option<String>,
+    content: String,
+    direction: DirectionJson,
+    #[serde(default)]
+    agent_id: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TagBody {
+    #[serde(default)]
+    conversation_id: Option<String>,
+    #[serde(default)]
+    tag_id: Option<String>,
+}
+
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum DirectionJson {
+    Inbound,
+    Outbound,
+}
+
+impl From<DirectionJson> for Direction {
+    fn from(direction: DirectionJson) -> Self {
+        match direction {
+            DirectionJson::Inbound => Direction::Inbound,
+            DirectionJson::Outbound => Direction::Outbound,
+        }
+    }
+}
+
+impl From<Direction> for DirectionJson {
+    fn from(direction: Direction) -> Self {
+        match direction {
+            Direction::Inbound => DirectionJson::Inbound,
+            Direction::Outbound => DirectionJson::Outbound,
+        }
+    }
+}
+
+/// `create-internal-note`'s output in the spec's field order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NoteJson<'a> {
+    id: &'a str,
+    author_id: &'a str,
+    created_at: &'a str,
+    message: &'a str,
+}
+
+impl<'a> From<&'a Note> for NoteJson<'a> {
+    fn from(note: &'a Note) -> Self {
+        NoteJson {
+            id: &note.id,
+            author_id: &note.author_id,
+            created_at: &note.created_at,
+            message: &note.message,
+        }
+    }
+}
+
+/// `add-message`'s output in the spec's field order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageJson<'a> {
+    message_id: &'a str,
+    author_id: &'a str,
+    created_at: &'a str,
+    direction: DirectionJson,
+    content: ContentJson<'a>,
+}
+
+#[derive(Serialize)]
+struct ContentJson<'a> {
+    value: &'a str,
+    #[serde(rename = "type")]
+    content_type: &'a str,
+}
+
+impl<'a> From<&'a Message> for MessageJson<'a> {
+    fn from(message: &'a Message) -> Self {
+        MessageJson {
+            message_id: &message.message_id,
+            author_id: &message.author_id,
+            created_at: &message.created_at,
+            direction: message.direction.into(),
+            content: ContentJson {
+                value: &message.content.value,
+                content_type: &message.content.content_type,
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TagJson {
+    success: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::testing::{Scripted, answer};
+    use crate::client::{Settings, TransportError};
+
+    fn client(
+        answers: Vec<Result<crate::client::HttpResponse, TransportError>>,
+    ) -> Client<Scripted> {
+        Client::new(
+            Scripted::new(answers),
+            Settings {
+                base_url: "http://127.0.0.1:9".into(),
+                api_key: Some("k".into()),
+                key_injected_by_host: false,
+            },
+        )
+    }
+
+    fn no_client() -> Result<Client<Scripted>, Error> {
+        panic!("a malformed request must not reach the client")
+    }
+
+    #[test]
+    fn routes_parse_the_spec_bodies_with_ids_from_the_path() {
+        assert_eq!(
+            route(
+                "POST",
+                "/conversations/9456/notes?trace=1",
+                br#"{"message":"Customer called","agentId":"a-1","createdAt":"2021-12-01T12:46:36.581Z"}"#
+            ),
+            Ok(Operation::CreateInternalNote(NoteInput {
+                conversation_id: "9456".into(),
+                message: "Customer called".into(),
+                agent_id: Some("a-1".into()),
+                created_at: Some("2021-12-01T12:46:36.581Z".into()),
+            }))
+        );
+        assert_eq!(
+            route(
+                "POST",
+                "/conversations/9456/messages",
+                br#"{"conversationId":"9456","content":"Hi","direction":"outbound","agentId":"a-1"}"#
+            ),
+            Ok(Operation::AddMessage(MessageInput {
+                conversation_id: "9456".into(),
+                content: "Hi".into(),
+                direction: Direction::Outbound,
+                agent_id: Some("a-1".into()),
+            }))
+        );
+        for body in [&b""[..], b" \n", br#"{"tagId":"t%201"}"#] {
+            assert_eq!(
+                route("PUT", "/conversations/9456/tags/t%25201", body),
+                Ok(Operation::TagConversation(TagInput {
+                    conversation_id: "9456".into(),
+                    tag_id: "t%201".into(),
+                }))
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_requests_get_the_exact_error_reply() {
+        let cases: [(&str, &str, &[u8], u16, &str); 9] = [
+            (
+                "GET",
+                "/",
+                b"",
+                404,
+                r#"{"error":"no-route","message":"no operation at /: use POST /conversations/{id}/notes, POST /conversations/{id}/messages or PUT /conversations/{id}/tags/{tagId}"}"#,
+            ),
+            (
+                "POST",
+                "/conversations/9456/tags/t",
+                b"",
+                405,
+                r#"{"error":"method-not-allowed","message":"/conversations/9456/tags/t takes PUT, not POST"}"#,
+            ),
+            (
+                "POST",
+                "/conversations/9456/notes",
+                b"[1]",
+                400,
+                r#"{"error":"invalid-input","message":"invalid input: request body: expected a JSON object"}"#,
+            ),
+            (
+                "POST",
+                "/conversations/9456/notes",
+                br#"{"message":"x","extra":1}"#,
+                400,
+                r#"{"error":"invalid-input","message":"invalid input: request body: unknown field `extra`, expected one of `conversationId`, `message`, `agentId`, `createdAt` at line 1 column 22"}"#,
+            ),
+            (
+                "POST",
+                "/conversations/9456/notes",
+                br#"{"message":"x""#,
+                400,
+                r#"{"error":"invalid-input","message":"invalid input: request body: EOF while parsing an object at line 1 column 14"}"#,
+            ),
+            (
+                "POST",
+                "/conversations/9456/messages",
+                br#"{"content":"x","direction":"Inbound"}"#,
+                400,
+                r#"{"error":"invalid-input","message":"invalid input: request body: unknown variant `Inbound`, expected `inbound` or `outbound` at line 1 column 36"}"#,
+            ),
+            (
+                "POST",
+                "/conversations/9456/messages",
+                br#"{"conversationId":"1","content":"x","direction":"inbound"}"#,
+                400,
+                r#"{"error":"invalid-input","message":"invalid input: conversationId: the body says \"1\" but the path says \"9456\""}"#,
+            ),
+            (
+                "PUT",
+                "/conversations/9456/tags/%zz",
+                b"",
+                400,
+                r#"{"error":"invalid-input","message":"invalid input: tagId in the path: invalid percent-encoding"}"#,
+            ),
+            (
+                "PUT",
+                "/conversations/%C3%28/tags/t",
+                b"",
+                400,
+                r#"{"error":"invalid-input","message":"invalid input: conversationId in the path: invalid percent-encoding"}"#,
+            ),
+        ];
+        for (method, path, body, status, json) in cases {
+            let reply = handle(method, path, body, no_client);
+            assert_eq!(
+                (reply.status, reply.body.as_str()),
+                (status, json),
+                "{method} {path}"
+            );
+        }
+        let reply = handle("GET", "/conversations/1/notes", b"", no_client);
+        assert_eq!(reply.headers, vec![("allow", "POST".to_owned())]);
+    }
+
+    #[test]
+    fn invalid_ids_from_the_path_are_refused_before_sending() {
+        // The scripted transport has no answer to give: sending would panic.
+        let reply = handle("PUT", "/conversations/..%2Fadmin/tags/t", b"", || {
+            Ok(client(Vec::new()))
+        });
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (
+                400,
+                r#"{"error":"invalid-input","message":"invalid input: conversationId: must not contain '/'"}"#
+            )
+        );
+    }
+
+    #[test]
+    fn outputs_are_the_spec_json_in_the_spec_order() {
+        let message = r#"{"data":{"messageId":"m","authorId":"a","createdAt":"2021-06-09T08:18:37.284Z[GMT]","direction":"Outbound","content":{"value":"Hi","_type":"Text"}}}"#;
+        let reply = handle(
+            "POST",
+            "/conversations/9456/messages",
+            br#"{"content":"Hi","direction":"outbound","agentId":"a"}"#,
+            || Ok(client(vec![answer(200, None, message)])),
+        );
+        assert_eq!(
+            reply,
+            Reply {
+                status: 200,
+                headers: Vec::new(),
+                body: r#"{"messageId":"m","authorId":"a","createdAt":"2021-06-09T08:18:37.284Z","direction":"outbound","content":{"value":"Hi","type":"Text"}}"#.into(),
+            }
+        );
+        let note = r#"{"data":{"id":"n","authorId":"a","createdAt":"2021-12-01T12:46:36.581Z","csid":9456,"message":"x"}}"#;
+        let reply = handle(
+            "POST",
+            "/conversations/9456/notes",
+            br#"{"message":"x"}"#,
+            || Ok(client(vec![answer(200, None, note)])),
+        );
+        assert_eq!(
+            reply.body,
+            r#"{"id":"n","authorId":"a","createdAt":"2021-12-01T12:46:36.581Z","message":"x"}"#
+        );
+        let reply = handle("PUT", "/conversations/9456/tags/t", b"", || {
+            Ok(client(vec![answer(204, None, "")]))
+        });
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (200, r#"{"success":true}"#)
+        );
+    }
+
+    #[test]
+    fn every_error_case_has_its_status() {
+        let cases = [
+            (
+                Error::InvalidInput("x".into()),
+                400,
+                r#"{"error":"invalid-input","message":"invalid input: x"}"#,
+                None,
+            ),
+            (
+                Error::NotFound("gone".into()),
+                404,
+                r#"{"error":"not-found","message":"not found: gone"}"#,
+                None,
+            ),
+            (
+                Error::RateLimited(Some(3)),
+                429,
+                r#"{"error":"rate-limited","message":"rate limited by Dixa: retry in 3 s","retryAfterSeconds":3}"#,
+                Some("3"),
+            ),
+            (
+                Error::RateLimited(None),
+                429,
+                r#"{"error":"rate-limited","message":"rate limited by Dixa"}"#,
+                None,
+            ),
+            (
+                Error::Api {
+                    status: 409,
+                    message: "taken".into(),
+                },
+                409,
+                r#"{"error":"api","message":"Dixa answered 409: taken","status":409}"#,
+                None,
+            ),
+            (
+                Error::Api {
+                    status: 503,
+                    message: "down".into(),
+                },
+                502,
+                r#"{"error":"api","message":"Dixa answered 503: down","status":503}"#,
+                None,
+            ),
+            (
+                Error::MissingCredentials,
+                502,
+                r#"{"error":"missing-credentials","message":"no Dixa API key is configured"}"#,
+                None,
+            ),
+            (
+                Error::Unauthorized("bad key".into()),
+                502,
+                r#"{"error":"unauthorized","message":"unauthorized: bad key"}"#,
+                None,
+            ),
+            (
+                Error::Transport("refused".into()),
+                502,
+                r#"{"error":"transport","message":"transport error: refused"}"#,
+                None,
+            ),
+            (
+                Error::InvalidResponse("no data".into()),
+                502,
+                r#"{"error":"invalid-response","message":"invalid response from Dixa: no data"}"#,
+                None,
+            ),
+        ];
+        for (error, status, body, retry_after) in cases {
+            let reply = error_reply(&error);
+            assert_eq!(
+                (reply.status, reply.body.as_str()),
+                (status, body),
+                "{error:?}"
+            );
+            let retry_after_header = reply
+                .headers
+                .iter()
+                .find(|(name, _)| *name == "retry-after")
+                .map(|(_, v)| v.as_str());
+            assert_eq!(retry_after_header, retry_after);
+        }
+    }
+}
