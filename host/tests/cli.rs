@@ -350,3 +350,85 @@ async fn batch_runs_lines_in_order_and_a_rerun_skips_what_succeeded() {
     assert_eq!(rerun[0]["output"], results[0]["output"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_answers_http_until_stopped_and_refuses_to_start_without_a_key() {
+    let simulator = Simulator::start().await.unwrap();
+    let url = simulator.base_url();
+
+    let no_key = dixa(&url, None, &["serve", "--port", "0"], "");
+    assert_eq!(no_key.status.code(), Some(5), "{no_key:?}");
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_dixa"))
+        .args(["--base-url", &url, "serve", "--port", "0"])
+        .env("DIXA_API_KEY", DEFAULT_API_KEY)
+        .env(
+            "DIXA_CACHE_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-cache"),
+        )
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(server.stderr.take().unwrap());
+    let mut banner = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut banner).unwrap();
+    let addr = banner
+        .strip_prefix("Serving the Dixa connector on http://")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("unexpected banner: {banner}"))
+        .parse()
+        .unwrap();
+
+    let reply = dixa_simulator::client::send(
+        addr,
+        "PUT",
+        "/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741",
+        "",
+    )
+    .await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let reply = reply.unwrap();
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, r#"{"success":true}"#)
+    );
+    let request = simulator.requests().pop().unwrap();
+    assert_eq!(
+        (request.method.as_str(), request.path.as_str()),
+        (
+            "PUT",
+            "/v1/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741"
+        )
+    );
+    assert_eq!(request.header("authorization"), Some(DEFAULT_API_KEY));
+}
+
+#[test]
+fn component_writes_either_build() {
+    let dir = std::env::temp_dir();
+    for (args, embedded) in [
+        (&[][..], dixa_host::EMBEDDED_COMPONENT),
+        (&["--service"][..], dixa_host::EMBEDDED_SERVICE_COMPONENT),
+    ] {
+        let file = dir.join(format!(
+            "dixa-component-{}-{}.wasm",
+            std::process::id(),
+            args.len()
+        ));
+        let path = file.display().to_string();
+        let output = dixa(
+            "https://dev.dixa.io",
+            None,
+            &[&["component", "-o", &path][..], args].concat(),
+            "",
+        );
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        assert_eq!(std::fs::read(&file).unwrap(), embedded);
+        std::fs::remove_file(&file).unwrap();
+    }
+    assert_ne!(
+        dixa_host::EMBEDDED_COMPONENT,
+        dixa_host::EMBEDDED_SERVICE_COMPONENT
+    );
+}

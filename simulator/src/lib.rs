@@ -5,6 +5,7 @@
 //! for the next requests ([`Fault`]). It stops when dropped.
 
 pub mod api;
+pub mod client;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

@@ -1,14 +1,36 @@
 //! Shared fixture for the end-to-end tests: a simulator on loopback and a
 //! connector running the real component against it.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-pub use dixa_host::{ApiKey, Connector, ConnectorBuilder};
+pub use dixa_host::{ApiKey, ComponentSource, Connector, ConnectorBuilder};
 pub use dixa_simulator::{DEFAULT_API_KEY, Fault, RecordedRequest, Simulator};
 
 /// A component of the connector world that allocates without bound or loops
 /// forever on request (see `hostile-guest/`).
 pub const HOSTILE_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hostile.wasm"));
+
+/// The guest's Spin build: the `spin-connector-service` world, reading the
+/// `wasi:config` draft Spin serves.
+pub const SPIN_COMPONENT: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/dixa_connector_spin.wasm"));
+
+/// Serves `connector`'s HTTP routes on 127.0.0.1 until the test's runtime
+/// ends, and returns the address.
+pub async fn serve(connector: Connector) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let addr = listener.local_addr().expect("a bound address");
+    tokio::spawn(dixa_host::serve::serve(
+        Arc::new(connector),
+        listener,
+        std::future::pending(),
+    ));
+    addr
+}
 
 /// A simulator and a connector pointed at it with the simulator's key.
 pub struct Harness {

@@ -1,0 +1,296 @@
+//! The HTTP front end to end: the `connector-service` and Spin builds of the
+//! component serve their routes through the host on loopback; what the caller
+//! gets back and what reaches Dixa.
+
+use std::time::Duration;
+
+use dixa_simulator::client::{Response, send};
+use dixa_tests::{
+    ComponentSource, DEFAULT_API_KEY, Fault, Harness, SPIN_COMPONENT, Simulator, serve,
+};
+use serde_json::{Value, json};
+
+const NOTE: &str = r#"{"message":"A sample note","agentId":"a53b25da-f676-4c52-acac-58c9280aa23d","createdAt":"2021-12-01T12:46:36.581Z[GMT]"}"#;
+const MESSAGE: &str = r#"{"content":"Ok, I can help you!","direction":"outbound","agentId":"bac5a02c-15b3-44da-ae1e-ab7b9db4aa89"}"#;
+const TAG_PATH: &str = "/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741";
+
+/// The simulator, and the address of `component`'s routes served against it.
+async fn service(
+    component: ComponentSource,
+    configure: impl FnOnce(dixa_tests::ConnectorBuilder) -> dixa_tests::ConnectorBuilder,
+) -> (Simulator, std::net::SocketAddr) {
+    let Harness {
+        simulator,
+        connector,
+    } = Harness::with(|builder| configure(builder.component(component))).await;
+    assert!(connector.serves_http());
+    (simulator, serve(connector).await)
+}
+
+fn json_of(response: &Response) -> Value {
+    serde_json::from_str(&response.body).unwrap()
+}
+
+/// Runs the three spec examples through the routes at `addr` and checks the
+/// replies and the requests Dixa saw.
+async fn the_three_routes_work(simulator: &Simulator, addr: std::net::SocketAddr) {
+    let note = send(addr, "POST", "/conversations/9456/notes", NOTE)
+        .await
+        .unwrap();
+    assert_eq!(
+        (note.status, note.header("content-type"), note.body.as_str()),
+        (
+            200,
+            Some("application/json"),
+            r#"{"id":"00000000-0000-4000-8000-000000000001","authorId":"a53b25da-f676-4c52-acac-58c9280aa23d","createdAt":"2021-12-01T12:46:36.581Z","message":"A sample note"}"#
+        )
+    );
+
+    let message = send(addr, "POST", "/conversations/9456/messages", MESSAGE)
+        .await
+        .unwrap();
+    assert_eq!(message.status, 200, "{message:?}");
+    let mut output = json_of(&message);
+    let created_at = output["createdAt"].take();
+    assert_eq!(
+        output,
+        json!({
+            "messageId": "00000000-0000-4000-8000-000000000002",
+            "authorId": "bac5a02c-15b3-44da-ae1e-ab7b9db4aa89",
+            "createdAt": null,
+            "direction": "outbound",
+            "content": {"value": "Ok, I can help you!", "type": "Text"}
+        })
+    );
+    assert_eq!(
+        created_at.as_str().map(str::len),
+        Some("2021-06-09T08:18:37.284Z".len())
+    );
+
+    let tag = send(addr, "PUT", TAG_PATH, "").await.unwrap();
+    assert_eq!(
+        (tag.status, tag.body.as_str()),
+        (200, r#"{"success":true}"#)
+    );
+
+    let seen: Vec<_> = simulator
+        .requests()
+        .iter()
+        .map(|r| {
+            (
+                r.method.clone(),
+                r.path.clone(),
+                String::from_utf8_lossy(&r.body).into_owned(),
+                r.header("authorization").map(str::to_owned),
+            )
+        })
+        .collect();
+    let key = Some(DEFAULT_API_KEY.to_owned());
+    assert_eq!(
+        seen,
+        vec![
+            (
+                "POST".into(),
+                "/v1/conversations/9456/notes".into(),
+                NOTE.into(),
+                key.clone()
+            ),
+            (
+                "POST".into(),
+                "/v1/conversations/9456/messages".into(),
+                r#"{"_type":"Outbound","content":{"_type":"Text","value":"Ok, I can help you!"},"agentId":"bac5a02c-15b3-44da-ae1e-ab7b9db4aa89"}"#.into(),
+                key.clone()
+            ),
+            (
+                "PUT".into(),
+                "/v1/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741".into(),
+                String::new(),
+                key
+            ),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_service_build_answers_the_spec_outputs_and_sends_dixa_the_exact_requests() {
+    let (simulator, addr) = service(ComponentSource::EmbeddedService, |b| b).await;
+    the_three_routes_work(&simulator, addr).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_spin_build_reads_spins_config_draft_and_snake_case_keys() {
+    let import = |version: &str| format!("wasi:config/store@0.2.0-{version}");
+    let imports = |name: &str| {
+        SPIN_COMPONENT
+            .windows(name.len())
+            .any(|w| w == name.as_bytes())
+    };
+    assert!(imports(&import("draft-2024-09-27")));
+    assert!(!imports(&import("rc.1")));
+
+    // As under Spin: the component reads the key itself from `api_key`
+    // and sends it; the host injects nothing.
+    let (simulator, addr) = service(ComponentSource::Bytes(SPIN_COMPONENT.to_vec()), |b| {
+        b.api_key(None).config("api_key", DEFAULT_API_KEY)
+    })
+    .await;
+    the_three_routes_work(&simulator, addr).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_are_json_with_the_status_of_their_case_and_bad_requests_send_nothing() {
+    let (simulator, addr) = service(ComponentSource::EmbeddedService, |b| b).await;
+
+    let bad = [
+        (
+            "POST",
+            "/conversations/9456/messages",
+            r#"{"content":"hi","direction":"outbound"}"#,
+            400,
+            r#"{"error":"invalid-input","message":"invalid input: agentId: is required for outbound messages"}"#,
+        ),
+        (
+            "POST",
+            "/conversations/..%2F1/notes",
+            r#"{"message":"x"}"#,
+            400,
+            r#"{"error":"invalid-input","message":"invalid input: conversationId: must not contain '/'"}"#,
+        ),
+        (
+            "POST",
+            "/conversations/9456/notes",
+            "not json",
+            400,
+            r#"{"error":"invalid-input","message":"invalid input: request body: expected a JSON object"}"#,
+        ),
+        (
+            "GET",
+            "/conversations/9456/notes",
+            "",
+            405,
+            r#"{"error":"method-not-allowed","message":"/conversations/9456/notes takes POST, not GET"}"#,
+        ),
+        (
+            "GET",
+            "/",
+            "",
+            404,
+            r#"{"error":"no-route","message":"no operation at /: use POST /conversations/{id}/notes, POST /conversations/{id}/messages or PUT /conversations/{id}/tags/{tagId}"}"#,
+        ),
+    ];
+    for (method, path, body, status, expected) in bad {
+        let reply = send(addr, method, path, body).await.unwrap();
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (status, expected),
+            "{method} {path}"
+        );
+    }
+    let too_large = format!(r#"{{"message":"{}"}}"#, "x".repeat(500 * 1024));
+    let reply = send(addr, "POST", "/conversations/9456/notes", &too_large)
+        .await
+        .unwrap();
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (
+            413,
+            r#"{"error":"invalid-input","message":"request body: larger than 409600 bytes"}"#
+        )
+    );
+    assert_eq!(simulator.requests(), vec![], "nothing reached Dixa");
+
+    simulator.inject(Fault::status(404, "Conversation 9456 not found"));
+    let reply = send(addr, "PUT", TAG_PATH, "").await.unwrap();
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (
+            404,
+            r#"{"error":"not-found","message":"not found: Conversation 9456 not found"}"#
+        )
+    );
+
+    for _ in 0..3 {
+        simulator.inject(Fault::Status {
+            status: 429,
+            message: "Too many requests".into(),
+            retry_after: Some("0".into()),
+        });
+    }
+    let reply = send(
+        addr,
+        "POST",
+        "/conversations/9456/notes",
+        r#"{"message":"x"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            reply.status,
+            reply.header("retry-after"),
+            reply.body.as_str()
+        ),
+        (
+            429,
+            Some("0"),
+            r#"{"error":"rate-limited","message":"rate limited by Dixa: retry in 0 s","retryAfterSeconds":0}"#
+        )
+    );
+
+    simulator.inject(Fault::status(503, "Down for maintenance"));
+    let reply = send(
+        addr,
+        "POST",
+        "/conversations/9456/notes",
+        r#"{"message":"x"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (
+            502,
+            r#"{"error":"api","message":"Dixa answered 503: Down for maintenance","status":503}"#
+        )
+    );
+    // 1 tag + 3 rate-limited notes + 1 note that got a 503: never retried.
+    assert_eq!(simulator.requests().len(), 5);
+    assert_eq!(
+        simulator
+            .requests()
+            .last()
+            .map(|r| (r.path.clone(), r.header("authorization").map(str::to_owned))),
+        Some((
+            "/v1/conversations/9456/notes".into(),
+            Some(DEFAULT_API_KEY.into())
+        ))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_stopped_by_the_host_is_a_504_and_the_service_keeps_serving() {
+    let (simulator, addr) = service(ComponentSource::EmbeddedService, |b| {
+        b.call_timeout(Duration::from_millis(500))
+    })
+    .await;
+    simulator.inject(Fault::StallBody);
+    let reply = send(addr, "PUT", TAG_PATH, "").await.unwrap();
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (
+            504,
+            r#"{"error":"deadline","message":"the call exceeded its 0.5s deadline and was stopped"}"#
+        )
+    );
+    let reply = send(addr, "PUT", TAG_PATH, "").await.unwrap();
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, r#"{"success":true}"#)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_plain_build_has_no_routes() {
+    let harness = Harness::start().await;
+    assert!(!harness.connector.serves_http());
+}
