@@ -102,3 +102,142 @@ async fn the_component_runs_on_node_through_jco() {
         ]
     );
 }
+
+/// The wasmtime CLI: $WASMTIME, `wasmtime` on PATH, or one installed with
+/// `cargo install wasmtime-cli@48.0.8 --locked --root target/tools`.
+fn wasmtime_cli() -> Option<String> {
+    let installed = workspace().join("target/tools/bin/wasmtime");
+    std::env::var("WASMTIME")
+        .ok()
+        .into_iter()
+        .chain(["wasmtime".to_owned(), installed.display().to_string()])
+        .find(|program| available(program))
+}
+
+const WASMTIME_SKIPPED: &str = "skipped: the wasmtime CLI is not installed; \
+    `cargo install wasmtime-cli@48.0.8 --locked --root target/tools` enables this test";
+
+/// `component` written under `target/wasmtime-cli/` for the recipe script.
+fn wasmtime_component(name: &str, component: &[u8]) -> String {
+    let dir = workspace().join("target/wasmtime-cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, component).unwrap();
+    path.display().to_string()
+}
+
+/// `hosts/wasmtime-cli/run.sh` with the simulator's settings.
+fn recipe(wasmtime: &str, simulator: &Simulator, args: &[&str]) -> Command {
+    let mut command = Command::new(workspace().join("hosts/wasmtime-cli/run.sh"));
+    command
+        .args(args)
+        .env("WASMTIME", wasmtime)
+        .env("DIXA_BASE_URL", simulator.base_url())
+        .env("DIXA_API_KEY", DEFAULT_API_KEY);
+    command
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_component_runs_on_the_wasmtime_cli() {
+    let Some(wasmtime) = wasmtime_cli() else {
+        eprintln!("{WASMTIME_SKIPPED}");
+        return;
+    };
+    let component = wasmtime_component("dixa_connector.wasm", dixa_host::EMBEDDED_COMPONENT);
+    let simulator = Simulator::start().await.unwrap();
+    let calls = [
+        (
+            r#"create-internal-note({conversation-id: "9456", message: "A sample note", agent-id: some("a53b25da-f676-4c52-acac-58c9280aa23d"), created-at: some("2021-12-01T12:46:36.581Z[GMT]")})"#,
+            r#"ok({id: "00000000-0000-4000-8000-000000000001", author-id: "a53b25da-f676-4c52-acac-58c9280aa23d", created-at: "2021-12-01T12:46:36.581Z", message: "A sample note"})"#,
+        ),
+        (
+            r#"add-message({conversation-id: "9456", content: "Hi", direction: outbound, agent-id: none})"#,
+            r#"err(invalid-input("agentId: is required for outbound messages"))"#,
+        ),
+        (
+            r#"tag-conversation({conversation-id: "9456", tag-id: "eb31acbb-13f9-4ce7-abd3-44dd86266741"})"#,
+            "ok({success: true})",
+        ),
+    ];
+    for (call, expected) in calls {
+        let output = run(&mut recipe(
+            &wasmtime,
+            &simulator,
+            &["invoke", &component, call],
+        ));
+        assert_eq!(output.trim(), expected, "{call}");
+    }
+    let seen: Vec<_> = simulator
+        .requests()
+        .iter()
+        .map(|r| {
+            (
+                r.method.clone(),
+                r.path.clone(),
+                r.header("authorization").map(str::to_owned),
+            )
+        })
+        .collect();
+    let key = Some(DEFAULT_API_KEY.to_owned());
+    assert_eq!(
+        seen,
+        [
+            (
+                "POST".into(),
+                "/v1/conversations/9456/notes".into(),
+                key.clone()
+            ),
+            (
+                "PUT".into(),
+                "/v1/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741".into(),
+                key
+            ),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_service_build_runs_on_wasmtime_serve() {
+    let Some(wasmtime) = wasmtime_cli() else {
+        eprintln!("{WASMTIME_SKIPPED}");
+        return;
+    };
+    let component = wasmtime_component(
+        "dixa_connector_service.wasm",
+        dixa_host::EMBEDDED_SERVICE_COMPONENT,
+    );
+    let simulator = Simulator::start().await.unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .unwrap();
+    let mut server = recipe(
+        &wasmtime,
+        &simulator,
+        &["serve", &component, &addr.to_string()],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let path = "/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741";
+    let mut reply = dixa_simulator::client::send(addr, "PUT", path, "").await;
+    for _ in 0..100 {
+        if reply.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        reply = dixa_simulator::client::send(addr, "PUT", path, "").await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let reply = reply.unwrap();
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, r#"{"success":true}"#)
+    );
+    let request = simulator.requests().pop().unwrap();
+    assert_eq!(
+        (request.method.as_str(), request.header("authorization")),
+        ("PUT", Some(DEFAULT_API_KEY))
+    );
+}
