@@ -1,6 +1,7 @@
 //! The WIT vendored under `wit/deps/` is byte-for-byte what the crates that
-//! implement it ship: wasi:config from wasmtime-wasi-config (what the host links)
-//! and the wasi 0.2.2 packages from waki (what the guest calls).
+//! implement it ship: wasi:config from wasmtime-wasi-config (what the host links),
+//! the wasi 0.2.2 packages from waki (what the guest calls), and Spin's draft
+//! of wasi:config from spin-sdk.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,28 +10,39 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-/// Directory of package `name` in the resolved dependency graph.
+use sha2::{Digest, Sha256};
+
+/// Source directory of the one version of `name` in `Cargo.lock`, in cargo's
+/// registry cache (the build downloaded it). Not `cargo metadata`: offline, it
+/// would want the crates of every platform, which a fresh machine lacks.
 fn package_dir(name: &str) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let manifest = metadata["packages"]
-        .as_array()
+    let lock = std::fs::read_to_string(workspace().join("Cargo.lock")).unwrap();
+    let versions: Vec<&str> = lock
+        .split("[[package]]")
+        .filter(|package| package.contains(&format!("\nname = \"{name}\"\n")))
+        .filter_map(|package| {
+            package
+                .lines()
+                .find_map(|line| line.strip_prefix("version = \""))
+                .and_then(|rest| rest.strip_suffix('"'))
+        })
+        .collect();
+    let [version] = versions.as_slice() else {
+        panic!("{name} is in Cargo.lock {} times", versions.len());
+    };
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
+    std::fs::read_dir(cargo_home.join("registry/src"))
         .unwrap()
-        .iter()
-        .find(|p| p["name"] == name)
-        .unwrap_or_else(|| panic!("{name} is not a dependency"))["manifest_path"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    Path::new(&manifest).parent().unwrap().to_owned()
+        .map(|registry| registry.unwrap().path().join(format!("{name}-{version}")))
+        .find(|dir| dir.exists())
+        .unwrap_or_else(|| panic!("{name} {version} is not in cargo's registry cache"))
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn assert_same_files(vendored: &Path, upstream: &Path) {
@@ -57,7 +69,7 @@ fn assert_same_files(vendored: &Path, upstream: &Path) {
 }
 
 fn wit_deps() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit/deps")
+    workspace().join("wit/deps")
 }
 
 #[test]
@@ -79,5 +91,33 @@ fn vendored_wasi_http_and_its_deps_match_the_guest_client() {
         "sockets",
     ] {
         assert_same_files(&wit_deps().join(package), &upstream.join(package));
+    }
+}
+
+/// spin-sdk 5.2.0's `wit/deps/wasi-runtime-config-2024-09-27`. spin-sdk is not
+/// a dependency, so its files are checked by their SHA-256.
+#[test]
+fn vendored_wasi_config_draft_is_spin_sdks() {
+    let dir = wit_deps().join("config-draft-2024-09-27");
+    let files = [
+        (
+            "store.wit",
+            "56dca42e1843864fc492612e15b0f4643dd0c756270e6812b9d6d623c1ebae31",
+        ),
+        (
+            "world.wit",
+            "86be68fecf2be17917cb9d1023733da42c3774f379e8d70e5b0790354013af74",
+        ),
+    ];
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, files.map(|(name, _)| name));
+    for (name, sha256) in files {
+        let digest = Sha256::digest(std::fs::read(dir.join(name)).unwrap());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, sha256, "{name} differs from spin-sdk 5.2.0's");
     }
 }

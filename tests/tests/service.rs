@@ -294,3 +294,30 @@ async fn the_plain_build_has_no_routes() {
     let harness = Harness::start().await;
     assert!(!harness.connector.serves_http());
 }
+
+/// Spin cannot be installed here; this keeps `hosts/spin/spin.toml` pointing at
+/// the build the tests above run, made the way its build command makes it.
+#[test]
+fn the_spin_manifest_runs_the_tested_build() {
+    let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../hosts/spin");
+    let manifest = std::fs::read_to_string(manifest_dir.join("spin.toml")).unwrap();
+    let value = |key: &str| {
+        manifest
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{key} = \"")))
+            .and_then(|rest| rest.strip_suffix('"'))
+            .unwrap_or_else(|| panic!("spin.toml has no {key}"))
+            .to_owned()
+    };
+    assert_eq!(
+        std::fs::read(manifest_dir.join(value("source"))).unwrap(),
+        SPIN_COMPONENT
+    );
+    assert_eq!(
+        value("command"),
+        "cargo build --package dixa-guest --features spin --target wasm32-wasip2 \
+         --profile guest --target-dir target/guest-spin"
+    );
+    assert!(manifest.contains(r#"allowed_outbound_hosts = ["https://dev.dixa.io"]"#));
+    assert!(manifest.contains("dixa_api_key = { required = true, secret = true }"));
+}
