@@ -11,6 +11,8 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use dixa_simulator::{DEFAULT_API_KEY, Fault, Simulator};
+
+mod common;
 use serde_json::{Value, json};
 
 /// Runs `dixa` against `base_url` with `key` in the environment and `stdin` piped in.
@@ -379,29 +381,7 @@ async fn serve_answers_http_until_stopped_and_refuses_to_start_without_a_key() {
         .parse()
         .unwrap();
 
-    let reply = dixa_simulator::client::send(
-        addr,
-        "PUT",
-        "/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741",
-        "",
-    )
-    .await;
-    server.kill().unwrap();
-    server.wait().unwrap();
-    let reply = reply.unwrap();
-    assert_eq!(
-        (reply.status, reply.body.as_str()),
-        (200, r#"{"success":true}"#)
-    );
-    let request = simulator.requests().pop().unwrap();
-    assert_eq!(
-        (request.method.as_str(), request.path.as_str()),
-        (
-            "PUT",
-            "/v1/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741"
-        )
-    );
-    assert_eq!(request.header("authorization"), Some(DEFAULT_API_KEY));
+    common::tag_through_server(server, addr, &simulator).await;
 }
 
 #[test]

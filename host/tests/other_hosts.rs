@@ -12,6 +12,8 @@ use std::process::Command;
 
 use dixa_simulator::{DEFAULT_API_KEY, Simulator};
 
+mod common;
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -210,7 +212,7 @@ async fn the_service_build_runs_on_wasmtime_serve() {
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .unwrap();
-    let mut server = recipe(
+    let server = recipe(
         &wasmtime,
         &simulator,
         &["serve", &component, &addr.to_string()],
@@ -219,25 +221,5 @@ async fn the_service_build_runs_on_wasmtime_serve() {
     .stderr(std::process::Stdio::null())
     .spawn()
     .unwrap();
-    let path = "/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741";
-    let mut reply = dixa_simulator::client::send(addr, "PUT", path, "").await;
-    for _ in 0..100 {
-        if reply.is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        reply = dixa_simulator::client::send(addr, "PUT", path, "").await;
-    }
-    server.kill().unwrap();
-    server.wait().unwrap();
-    let reply = reply.unwrap();
-    assert_eq!(
-        (reply.status, reply.body.as_str()),
-        (200, r#"{"success":true}"#)
-    );
-    let request = simulator.requests().pop().unwrap();
-    assert_eq!(
-        (request.method.as_str(), request.header("authorization")),
-        ("PUT", Some(DEFAULT_API_KEY))
-    );
+    common::tag_through_server(server, addr, &simulator).await;
 }

@@ -209,6 +209,16 @@ async fn errors_are_json_with_the_status_of_their_case_and_bad_requests_send_not
         )
     );
 
+    let post_note = || async {
+        send(
+            addr,
+            "POST",
+            "/conversations/9456/notes",
+            r#"{"message":"x"}"#,
+        )
+        .await
+        .unwrap()
+    };
     for _ in 0..3 {
         simulator.inject(Fault::Status {
             status: 429,
@@ -216,14 +226,7 @@ async fn errors_are_json_with_the_status_of_their_case_and_bad_requests_send_not
             retry_after: Some("0".into()),
         });
     }
-    let reply = send(
-        addr,
-        "POST",
-        "/conversations/9456/notes",
-        r#"{"message":"x"}"#,
-    )
-    .await
-    .unwrap();
+    let reply = post_note().await;
     assert_eq!(
         (
             reply.status,
@@ -238,14 +241,7 @@ async fn errors_are_json_with_the_status_of_their_case_and_bad_requests_send_not
     );
 
     simulator.inject(Fault::status(503, "Down for maintenance"));
-    let reply = send(
-        addr,
-        "POST",
-        "/conversations/9456/notes",
-        r#"{"message":"x"}"#,
-    )
-    .await
-    .unwrap();
+    let reply = post_note().await;
     assert_eq!(
         (reply.status, reply.body.as_str()),
         (
