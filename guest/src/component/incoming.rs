@@ -17,13 +17,13 @@ const READ_CHUNK: u64 = 64 * 1024;
 impl Guest for Component {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
         let reply = match read_body(&request) {
-            Some(body) => service::handle(
+            Ok(body) => service::handle(
                 &method_name(&request.method()),
                 &request.path_with_query().unwrap_or_default(),
                 &body,
                 client,
             ),
-            None => Reply::body_too_large(),
+            Err(reply) => reply,
         };
         send(response_out, &reply);
     }
@@ -44,26 +44,26 @@ fn method_name(method: &Method) -> String {
     }
 }
 
-/// The whole request body; `None` when it is over [`MAX_REQUEST_BYTES`].
-fn read_body(request: &IncomingRequest) -> Option<Vec<u8>> {
+/// The whole request body, or the reply when it is over [`MAX_REQUEST_BYTES`]
+/// or broke off.
+fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, Reply> {
+    let unreadable = || Reply::failure(400, "invalid-input", "request body: could not be read");
+    let incoming = request.consume().map_err(|()| unreadable())?;
+    // Declared after `incoming`, so dropped before it, as wasi:http requires.
+    let stream = incoming.stream().map_err(|()| unreadable())?;
     let mut body = Vec::new();
-    let Ok(incoming) = request.consume() else {
-        return Some(body);
-    };
-    if let Ok(stream) = incoming.stream() {
-        loop {
-            match stream.blocking_read(READ_CHUNK) {
-                Ok(chunk) => {
-                    body.extend_from_slice(&chunk);
-                    if body.len() > MAX_REQUEST_BYTES {
-                        return None;
-                    }
+    loop {
+        match stream.blocking_read(READ_CHUNK) {
+            Ok(chunk) => {
+                body.extend_from_slice(&chunk);
+                if body.len() > MAX_REQUEST_BYTES {
+                    return Err(Reply::body_too_large());
                 }
-                Err(StreamError::Closed | StreamError::LastOperationFailed(_)) => break,
             }
+            Err(StreamError::Closed) => return Ok(body),
+            Err(StreamError::LastOperationFailed(_)) => return Err(unreadable()),
         }
     }
-    Some(body)
 }
 
 fn send(response_out: ResponseOutparam, reply: &Reply) {
