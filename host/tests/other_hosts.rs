@@ -1,5 +1,7 @@
-//! The same component on hosts other than this crate's: Node.js through jco, and
-//! the wasmtime CLI. Each test says why when it is skipped.
+//! The same component on hosts other than this crate's: Node.js through jco
+//! (`jco transpile`, and `jco serve` for the HTTP service build) and the wasmtime
+//! CLI (`wasmtime run --invoke`, `wasmtime serve`). Each test says why when it
+//! is skipped.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use dixa_simulator::{DEFAULT_API_KEY, Simulator};
 
@@ -36,26 +39,41 @@ fn run(command: &mut Command) -> String {
     text
 }
 
-/// The embedded component written where the host recipes expect it.
-fn component_file() -> PathBuf {
-    let path = workspace().join("target/dixa_connector.wasm");
-    std::fs::write(&path, dixa_host::EMBEDDED_COMPONENT).unwrap();
+/// `component` written to `target/{name}`, where the Node recipe expects it.
+fn component_file(name: &str, component: &[u8]) -> PathBuf {
+    let path = workspace().join("target").join(name);
+    std::fs::write(&path, component).unwrap();
     path
+}
+
+/// `hosts/node` with its packages installed, once per test process; `None`
+/// (and why, on stderr) without Node.js and npm.
+fn node_recipe() -> Option<PathBuf> {
+    static INSTALLED: OnceLock<bool> = OnceLock::new();
+    let node = workspace().join("hosts/node");
+    let installed = INSTALLED.get_or_init(|| {
+        if !available("node") || !available("npm") {
+            return false;
+        }
+        if !node.join("node_modules/.package-lock.json").exists() {
+            run(Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&node));
+        }
+        true
+    });
+    if !installed {
+        eprintln!("skipped: node and npm are needed for the jco tests");
+    }
+    installed.then_some(node)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_component_runs_on_node_through_jco() {
-    if !available("node") || !available("npm") {
-        eprintln!("skipped: node and npm are needed for the jco test");
+    let Some(node) = node_recipe() else {
         return;
-    }
-    let node = workspace().join("hosts/node");
-    if !node.join("node_modules/.package-lock.json").exists() {
-        run(Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&node));
-    }
-    component_file();
+    };
+    component_file("dixa_connector.wasm", dixa_host::EMBEDDED_COMPONENT);
     run(Command::new("npm")
         .args(["run", "--silent", "transpile"])
         .current_dir(&node));
@@ -221,5 +239,36 @@ async fn the_service_build_runs_on_wasmtime_serve() {
     .stderr(std::process::Stdio::null())
     .spawn()
     .unwrap();
+    common::tag_through_server(server, addr, &simulator).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_service_build_runs_on_jco_serve() {
+    let Some(node) = node_recipe() else {
+        return;
+    };
+    component_file(
+        "dixa_connector_service.wasm",
+        dixa_host::EMBEDDED_SERVICE_COMPONENT,
+    );
+    let simulator = Simulator::start().await.unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .unwrap();
+    let config =
+        serde_json::json!({ "base-url": simulator.base_url(), "api-key": DEFAULT_API_KEY });
+    // jco itself, not `npm run`, so that killing the process stops the server.
+    let server = Command::new("node")
+        .arg("node_modules/@bytecodealliance/jco/dist/jco.js")
+        .args(["serve", "../../target/dixa_connector_service.wasm"])
+        .args(["--host", "127.0.0.1", "--port", &addr.port().to_string()])
+        .args(["--jco-dir", "out-service"])
+        .args(["--jco-map", "wasi:config/store@0.2.0-rc.1=../config.js"])
+        .env("DIXA_CONFIG", config.to_string())
+        .current_dir(&node)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     common::tag_through_server(server, addr, &simulator).await;
 }
