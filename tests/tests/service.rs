@@ -119,15 +119,6 @@ async fn the_service_build_answers_the_spec_outputs_and_sends_dixa_the_exact_req
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_spin_build_reads_spins_config_draft_and_snake_case_keys() {
-    let import = |version: &str| format!("wasi:config/store@0.2.0-{version}");
-    let imports = |name: &str| {
-        SPIN_COMPONENT
-            .windows(name.len())
-            .any(|w| w == name.as_bytes())
-    };
-    assert!(imports(&import("draft-2024-09-27")));
-    assert!(!imports(&import("rc.1")));
-
     // As under Spin: the component reads the key itself from `api_key`
     // and sends it; the host injects nothing.
     let (simulator, addr) = service(ComponentSource::Bytes(SPIN_COMPONENT.to_vec()), |b| {
@@ -316,4 +307,59 @@ fn the_spin_manifest_runs_the_tested_build() {
     );
     assert!(manifest.contains(r#"allowed_outbound_hosts = ["https://dev.dixa.io"]"#));
     assert!(manifest.contains("dixa_api_key = { required = true, secret = true }"));
+}
+
+/// The import and export names each build carries, as the README lists them.
+#[test]
+fn each_build_imports_and_exports_what_the_readme_says() {
+    let names = |component: &[u8]| {
+        [
+            "wasi:config/store@0.2.0-rc.1",
+            "wasi:config/store@0.2.0-draft-2024-09-27",
+            "wasi:http/outgoing-handler@0.2.4",
+            "wasi:io/streams@0.2.6",
+            "wasi:http/incoming-handler@0.2.2",
+            "dixa:connector/conversations@0.1.0",
+        ]
+        .into_iter()
+        .filter(|name| {
+            component
+                .windows(name.len())
+                .any(|window| window == name.as_bytes())
+        })
+        .collect::<Vec<_>>()
+    };
+    let common = [
+        "wasi:http/outgoing-handler@0.2.4",
+        "wasi:io/streams@0.2.6",
+        "dixa:connector/conversations@0.1.0",
+    ];
+    let with = |extra: &[&'static str]| {
+        let mut all: Vec<&str> = extra.to_vec();
+        all.extend(common);
+        all.sort();
+        all
+    };
+    let sorted = |mut v: Vec<&'static str>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        sorted(names(dixa_host::EMBEDDED_COMPONENT)),
+        with(&["wasi:config/store@0.2.0-rc.1"])
+    );
+    assert_eq!(
+        sorted(names(dixa_host::EMBEDDED_SERVICE_COMPONENT)),
+        with(&[
+            "wasi:config/store@0.2.0-rc.1",
+            "wasi:http/incoming-handler@0.2.2"
+        ])
+    );
+    assert_eq!(
+        sorted(names(SPIN_COMPONENT)),
+        with(&[
+            "wasi:config/store@0.2.0-draft-2024-09-27",
+            "wasi:http/incoming-handler@0.2.2"
+        ])
+    );
 }
