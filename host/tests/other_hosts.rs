@@ -39,11 +39,13 @@ fn run(command: &mut Command) -> String {
     text
 }
 
-/// `component` written to `target/{name}`, where the Node recipe expects it.
-fn component_file(name: &str, component: &[u8]) -> PathBuf {
-    let path = workspace().join("target").join(name);
+/// `component` written to `target/{path}`, where a host recipe expects it.
+/// Each test writes its own path: another test's host may be reading one.
+fn component_file(path: &str, component: &[u8]) -> String {
+    let path = workspace().join("target").join(path);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, component).unwrap();
-    path
+    path.display().to_string()
 }
 
 /// `hosts/node` with its packages installed, once per test process; `None`
@@ -124,26 +126,22 @@ async fn the_component_runs_on_node_through_jco() {
 }
 
 /// The wasmtime CLI: $WASMTIME, `wasmtime` on PATH, or one installed with
-/// `cargo install wasmtime-cli@48.0.8 --locked --root target/tools`.
+/// `cargo install wasmtime-cli@48.0.8 --locked --root target/tools`; `None`
+/// (and why, on stderr) without one.
 fn wasmtime_cli() -> Option<String> {
     let installed = workspace().join("target/tools/bin/wasmtime");
-    std::env::var("WASMTIME")
+    let found = std::env::var("WASMTIME")
         .ok()
         .into_iter()
         .chain(["wasmtime".to_owned(), installed.display().to_string()])
-        .find(|program| available(program))
-}
-
-const WASMTIME_SKIPPED: &str = "skipped: the wasmtime CLI is not installed; \
-    `cargo install wasmtime-cli@48.0.8 --locked --root target/tools` enables this test";
-
-/// `component` written under `target/wasmtime-cli/` for the recipe script.
-fn wasmtime_component(name: &str, component: &[u8]) -> String {
-    let dir = workspace().join("target/wasmtime-cli");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, component).unwrap();
-    path.display().to_string()
+        .find(|program| available(program));
+    if found.is_none() {
+        eprintln!(
+            "skipped: the wasmtime CLI is not installed; \
+             `cargo install wasmtime-cli@48.0.8 --locked --root target/tools` enables this test"
+        );
+    }
+    found
 }
 
 /// `hosts/wasmtime-cli/run.sh` with the simulator's settings.
@@ -160,10 +158,12 @@ fn recipe(wasmtime: &str, simulator: &Simulator, args: &[&str]) -> Command {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_component_runs_on_the_wasmtime_cli() {
     let Some(wasmtime) = wasmtime_cli() else {
-        eprintln!("{WASMTIME_SKIPPED}");
         return;
     };
-    let component = wasmtime_component("dixa_connector.wasm", dixa_host::EMBEDDED_COMPONENT);
+    let component = component_file(
+        "wasmtime-cli/dixa_connector.wasm",
+        dixa_host::EMBEDDED_COMPONENT,
+    );
     let simulator = Simulator::start().await.unwrap();
     let calls = [
         (
@@ -219,11 +219,10 @@ async fn the_component_runs_on_the_wasmtime_cli() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_service_build_runs_on_wasmtime_serve() {
     let Some(wasmtime) = wasmtime_cli() else {
-        eprintln!("{WASMTIME_SKIPPED}");
         return;
     };
-    let component = wasmtime_component(
-        "dixa_connector_service.wasm",
+    let component = component_file(
+        "wasmtime-cli/dixa_connector_service.wasm",
         dixa_host::EMBEDDED_SERVICE_COMPONENT,
     );
     let simulator = Simulator::start().await.unwrap();
