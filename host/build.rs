@@ -5,8 +5,6 @@ use std::process::ExitCode;
 
 use guest_build::ComponentBuild;
 
-const GUEST_INPUTS: &[&str] = &["guest/src", "guest/Cargo.toml"];
-
 fn main() -> ExitCode {
     let built = guest_build::workspace_and_out_dir().and_then(|(workspace, out_dir)| {
         // One after the other in one directory: they share every dependency.
@@ -14,13 +12,7 @@ fn main() -> ExitCode {
             (&[][..], "dixa_connector.wasm"),
             (&["http-service"][..], "dixa_connector_service.wasm"),
         ] {
-            let build = ComponentBuild {
-                package: "dixa-guest",
-                features,
-                artifact: "dixa_guest.wasm",
-                inputs: GUEST_INPUTS,
-                target_dir: "guest",
-            };
+            let build = ComponentBuild::guest(features, "guest");
             guest_build::build_component(&workspace, &build, &out_dir.join(file))?;
         }
         Ok(())

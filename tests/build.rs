@@ -19,13 +19,7 @@ fn main() -> ExitCode {
         ),
         (
             // Its own directory: host/build.rs writes dixa_guest.wasm in `guest`.
-            ComponentBuild {
-                package: "dixa-guest",
-                features: &["spin"],
-                artifact: "dixa_guest.wasm",
-                inputs: &["guest/src", "guest/Cargo.toml"],
-                target_dir: "guest-spin",
-            },
+            ComponentBuild::guest(&["spin"], "guest-spin"),
             "dixa_connector_spin.wasm",
         ),
     ];

@@ -39,6 +39,19 @@ pub struct ComponentBuild<'a> {
     pub target_dir: &'a str,
 }
 
+impl<'a> ComponentBuild<'a> {
+    /// The connector guest (`guest/`) with `features`, built in `target/{target_dir}`.
+    pub fn guest(features: &'a [&'a str], target_dir: &'a str) -> Self {
+        ComponentBuild {
+            package: "dixa-guest",
+            features,
+            artifact: "dixa_guest.wasm",
+            inputs: &["guest/src", "guest/Cargo.toml"],
+            target_dir,
+        }
+    }
+}
+
 /// Builds `build` in the workspace at `workspace` and copies the component to
 /// `destination`; tells cargo to rerun the build script when its inputs change.
 pub fn build_component(
