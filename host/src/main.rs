@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use dixa_host::batch::{self, BatchOptions, LineResult};
 use dixa_host::{ApiKey, ComponentSource, Connector, Error, Timeouts};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Act on Dixa conversations through the sandboxed connector component.
 ///
@@ -321,22 +321,7 @@ fn report(error: &Error) -> u8 {
         _ if error.is_temporary() => exit::TEMPORARY,
         _ => exit::REJECTED,
     };
-    let mut body = serde_json::Map::new();
-    body.insert("error".into(), json!(error.kind()));
-    body.insert("message".into(), json!(error.to_string()));
-    match error {
-        Error::Api { status, .. } => {
-            body.insert("status".into(), json!(status));
-        }
-        Error::RateLimited {
-            retry_after_seconds: Some(seconds),
-        } => {
-            body.insert("retryAfterSeconds".into(), json!(seconds));
-        }
-        _ => {}
-    }
-    let body = Value::Object(body);
-    eprintln!("{body}");
+    eprintln!("{}", error.to_json());
     code
 }
 

@@ -69,15 +69,14 @@ async fn respond(
     }
 }
 
-/// `{"error": kind, "message": ...}` with 504 for a deadline, else 500.
+/// [`Error::to_json`] with 504 for a deadline, else 500.
 fn error_response(error: &Error) -> hyper::Response<HyperOutgoingBody> {
     let status = match error {
         Error::Deadline(_) => hyper::StatusCode::GATEWAY_TIMEOUT,
         _ => hyper::StatusCode::INTERNAL_SERVER_ERROR,
     };
-    let body = serde_json::json!({ "error": error.kind(), "message": error.to_string() });
     let mut response = hyper::Response::new(
-        Full::new(Bytes::from(body.to_string()))
+        Full::new(Bytes::from(error.to_json().to_string()))
             .map_err(|never| match never {})
             .boxed_unsync(),
     );

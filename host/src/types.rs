@@ -185,6 +185,27 @@ impl Error {
         }
     }
 
+    /// `{"error": kind, "message": ...}`, plus `status` for `api` and
+    /// `retryAfterSeconds` for `rate-limited` when Dixa said: how the CLI and
+    /// `dixa serve` report an error.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut body = serde_json::Map::new();
+        body.insert("error".into(), self.kind().into());
+        body.insert("message".into(), self.to_string().into());
+        match self {
+            Error::Api { status, .. } => {
+                body.insert("status".into(), (*status).into());
+            }
+            Error::RateLimited {
+                retry_after_seconds: Some(seconds),
+            } => {
+                body.insert("retryAfterSeconds".into(), (*seconds).into());
+            }
+            _ => {}
+        }
+        serde_json::Value::Object(body)
+    }
+
     /// Whether the same call may succeed later without changes.
     pub fn is_temporary(&self) -> bool {
         match self {
