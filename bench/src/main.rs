@@ -125,7 +125,7 @@ fn profile() -> Result<()> {
     let simulator = server.block_on(Simulator::start())?;
     let connector = Connector::builder()
         .base_url(simulator.base_url())
-        .api_key(ApiKey::new(DEFAULT_API_KEY))
+        .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
         .build()?;
     let component = Subject::Component(Arc::new(connector));
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -152,7 +152,7 @@ async fn measure(simulator: &Simulator, dixa: &Path) -> Result<Report> {
     let connector = Arc::new(
         Connector::builder()
             .base_url(&base_url)
-            .api_key(ApiKey::new(DEFAULT_API_KEY))
+            .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
             .build()?,
     );
     let component = Subject::Component(Arc::clone(&connector));

@@ -48,10 +48,8 @@ impl NativeClient {
     }
 
     async fn send(&self, request: &request::DixaRequest) -> Result<Bytes, String> {
-        let method = match request.method {
-            request::Method::Post => hyper::Method::POST,
-            request::Method::Put => hyper::Method::PUT,
-        };
+        let method = hyper::Method::from_bytes(request.method.as_str().as_bytes())
+            .map_err(|e| e.to_string())?;
         let mut builder = hyper::Request::builder()
             .method(method)
             .uri(format!("{}{}", self.base_url, request.path))

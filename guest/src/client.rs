@@ -164,8 +164,26 @@ impl<T: Transport> Client<T> {
         self.execute(&request).map(drop)
     }
 
-    /// Sends `request`, retrying as `retry` allows; `Ok` only for a 2xx answer.
+    /// `text` with the configured `api-key` redacted (see [`dixa_contract::redact`]).
+    pub fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        match &self.settings.api_key {
+            Some(key) => dixa_contract::redact::redact(text, key),
+            None => std::borrow::Cow::Borrowed(text),
+        }
+    }
+
+    /// Sends `request` (see [`Client::send`]), with the configured `api-key`
+    /// redacted from any error.
     fn execute(&mut self, request: &DixaRequest) -> Result<HttpResponse, Error> {
+        self.send(request)
+            .map_err(|error| match &self.settings.api_key {
+                Some(key) => error.redacted(key),
+                None => error,
+            })
+    }
+
+    /// Sends `request`, retrying as `retry` allows; `Ok` only for a 2xx answer.
+    fn send(&mut self, request: &DixaRequest) -> Result<HttpResponse, Error> {
         let http = self.http_request(request);
         let mut waited = Duration::ZERO;
         let mut attempts = 0;

@@ -76,6 +76,12 @@ fn client() -> Result<Client<WakiTransport>, Error> {
     Ok(Client::new(WakiTransport, settings))
 }
 
+/// Who may call the HTTP front, from `wasi:config/store`.
+#[cfg(feature = "http-service")]
+fn access() -> crate::service::Access {
+    crate::service::Access::from_config(|key| store::get(key).map_err(|e| format!("{e:?}")))
+}
+
 impl From<wit::NoteInput> for model::NoteInput {
     fn from(input: wit::NoteInput) -> Self {
         model::NoteInput {

@@ -47,6 +47,28 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The error with `secret` redacted from every text it carries.
+    pub fn redacted(self, secret: &str) -> Error {
+        let clean = |text: String| match dixa_contract::redact::redact(&text, secret) {
+            std::borrow::Cow::Borrowed(_) => text,
+            std::borrow::Cow::Owned(clean) => clean,
+        };
+        match self {
+            Error::InvalidInput(detail) => Error::InvalidInput(clean(detail)),
+            Error::Unauthorized(message) => Error::Unauthorized(clean(message)),
+            Error::NotFound(message) => Error::NotFound(clean(message)),
+            Error::Api { status, message } => Error::Api {
+                status,
+                message: clean(message),
+            },
+            Error::Transport(detail) => Error::Transport(clean(detail)),
+            Error::InvalidResponse(detail) => Error::InvalidResponse(clean(detail)),
+            other @ (Error::MissingCredentials | Error::RateLimited(_)) => other,
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -1,15 +1,13 @@
 //! The HTTP request each operation makes: validated input in, method, path and body out.
 
+use dixa_contract::operations::{self, Operation};
+use dixa_contract::path;
+
 use crate::error::Error;
 use crate::model::{Direction, MessageInput, NoteInput, TagInput};
 use crate::{validate, wire};
 
-/// HTTP methods the connector uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Post,
-    Put,
-}
+pub use dixa_contract::Method;
 
 /// A request to Dixa, relative to the base URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,12 +17,24 @@ pub struct DixaRequest {
     pub path: String,
     /// JSON body, if any.
     pub body: Option<Vec<u8>>,
+    /// Whether sending the request twice has the effect of sending it once.
+    pub idempotent: bool,
 }
 
 impl DixaRequest {
+    /// The request `operation` makes, its path filled with `ids`.
+    fn new(operation: &Operation, ids: &[&str], body: Option<Vec<u8>>) -> Self {
+        DixaRequest {
+            method: operation.method,
+            path: path::fill(operation.dixa_path, ids),
+            body,
+            idempotent: operation.idempotent,
+        }
+    }
+
     /// Whether sending the request twice has the effect of sending it once.
     pub fn is_idempotent(&self) -> bool {
-        self.method == Method::Put
+        self.idempotent
     }
 }
 
@@ -36,7 +46,11 @@ pub fn create_internal_note(input: &NoteInput) -> Result<DixaRequest, Error> {
         agent_id: input.agent_id.as_deref(),
         created_at: input.created_at.as_deref(),
     };
-    post(&input.conversation_id, "notes", &body)
+    Ok(DixaRequest::new(
+        &operations::CREATE_INTERNAL_NOTE,
+        &[&input.conversation_id],
+        Some(json(&body)?),
+    ))
 }
 
 /// `POST /v1/conversations/{id}/messages`.
@@ -53,53 +67,26 @@ pub fn add_message(input: &MessageInput) -> Result<DixaRequest, Error> {
             agent_id: input.agent_id.as_deref().unwrap_or_default(),
         },
     };
-    post(&input.conversation_id, "messages", &body)
+    Ok(DixaRequest::new(
+        &operations::ADD_MESSAGE,
+        &[&input.conversation_id],
+        Some(json(&body)?),
+    ))
 }
 
 /// `PUT /v1/conversations/{id}/tags/{tagId}`, no body.
 pub fn tag_conversation(input: &TagInput) -> Result<DixaRequest, Error> {
     validate::tag(input)?;
-    Ok(DixaRequest {
-        method: Method::Put,
-        path: format!(
-            "/v1/conversations/{}/tags/{}",
-            encode_segment(&input.conversation_id),
-            encode_segment(&input.tag_id)
-        ),
-        body: None,
-    })
+    Ok(DixaRequest::new(
+        &operations::TAG_CONVERSATION,
+        &[&input.conversation_id, &input.tag_id],
+        None,
+    ))
 }
 
-fn post(
-    conversation_id: &str,
-    collection: &str,
-    body: &impl serde::Serialize,
-) -> Result<DixaRequest, Error> {
-    let body = serde_json::to_vec(body)
-        .map_err(|e| Error::InvalidInput(format!("cannot encode the request as JSON: {e}")))?;
-    Ok(DixaRequest {
-        method: Method::Post,
-        path: format!(
-            "/v1/conversations/{}/{collection}",
-            encode_segment(conversation_id)
-        ),
-        body: Some(body),
-    })
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn encode_segment(segment: &str) -> String {
-    use std::fmt::Write;
-    let mut encoded = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            // Writing to a String cannot fail.
-            let _ = write!(encoded, "%{byte:02X}");
-        }
-    }
-    encoded
+fn json(body: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(body)
+        .map_err(|e| Error::InvalidInput(format!("cannot encode the request as JSON: {e}")))
 }
 
 #[cfg(test)]
@@ -141,6 +128,7 @@ mod tests {
                 method: Method::Put,
                 path: "/v1/conversations/conv%3A1/tags/a%2Bb".into(),
                 body: None,
+                idempotent: true,
             }
         );
         assert!(request.is_idempotent());

@@ -9,6 +9,7 @@
 //! Bodies are the operations' camelCase JSON; the ids come from the path, and a
 //! body that repeats one must repeat it unchanged.
 
+use dixa_contract::{auth, operations as ops, path};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, Transport};
@@ -94,29 +95,32 @@ pub fn handle<T: Transport>(
             .tag_conversation(&input)
             .map(|()| Reply::ok(&TagJson { success: true })),
     };
-    outcome.unwrap_or_else(|error| error_reply(&error))
+    let mut reply = outcome.unwrap_or_else(|error| error_reply(&error));
+    // Dixa's answer could quote the key back (an echoing proxy); never pass it on.
+    if let std::borrow::Cow::Owned(body) = client.redact(&reply.body) {
+        reply.body = body;
+    }
+    reply
 }
 
-/// Finds the operation for `method` and `path` (a query is ignored) and parses
-/// its body; the error reply says what was wrong.
+/// Finds the operation for `method` and `path` (a query is ignored) in the
+/// table of operations and parses its body; the error reply says what was wrong.
 pub fn route(method: &str, path: &str, body: &[u8]) -> Result<Operation, Reply> {
     let path = path.split('?').next().unwrap_or_default();
-    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
-    let (allowed, operation) = match segments.as_slice() {
-        ["conversations", id, "notes"] => ("POST", Route::Notes(id)),
-        ["conversations", id, "messages"] => ("POST", Route::Messages(id)),
-        ["conversations", id, "tags", tag_id] => ("PUT", Route::Tag(id, tag_id)),
-        _ => {
-            return Err(Reply::failure(
-                404,
-                "no-route",
-                &format!(
-                    "no operation at {path}: use POST /conversations/{{id}}/notes, \
-                     POST /conversations/{{id}}/messages or PUT /conversations/{{id}}/tags/{{tagId}}"
-                ),
-            ));
-        }
+    let Some((operation, segments)) = ops::OPERATIONS.iter().find_map(|operation| {
+        path::captures(operation.service_path, path).map(|segments| (operation, segments))
+    }) else {
+        let routes: Vec<String> = ops::OPERATIONS
+            .iter()
+            .map(|o| format!("{} {}", o.service_method.as_str(), o.service_path))
+            .collect();
+        return Err(Reply::failure(
+            404,
+            "no-route",
+            &format!("no operation at {path}: use {}", routes.join(", ")),
+        ));
     };
+    let allowed = operation.service_method.as_str();
     if method != allowed {
         let mut reply = Reply::failure(
             405,
@@ -126,52 +130,113 @@ pub fn route(method: &str, path: &str, body: &[u8]) -> Result<Operation, Reply> 
         reply.headers.push(("allow", allowed.to_owned()));
         return Err(reply);
     }
-    match operation {
-        Route::Notes(id) => {
-            let conversation_id = path_segment("conversationId", id)?;
+    let ids = path::placeholders(operation.service_path)
+        .zip(segments)
+        .map(|(field, segment)| path_segment(field, segment))
+        .collect::<Result<Vec<String>, Reply>>()?;
+    let id = |i: usize| ids.get(i).cloned().unwrap_or_default();
+    match operation.name {
+        name if name == ops::CREATE_INTERNAL_NOTE.name => {
             let body: NoteBody = parse_body(body)?;
-            same_as_path("conversationId", body.conversation_id, &conversation_id)?;
+            same_as_path("conversationId", body.conversation_id, &id(0))?;
             Ok(Operation::CreateInternalNote(NoteInput {
-                conversation_id,
+                conversation_id: id(0),
                 message: body.message,
                 agent_id: body.agent_id,
                 created_at: body.created_at,
             }))
         }
-        Route::Messages(id) => {
-            let conversation_id = path_segment("conversationId", id)?;
+        name if name == ops::ADD_MESSAGE.name => {
             let body: MessageBody = parse_body(body)?;
-            same_as_path("conversationId", body.conversation_id, &conversation_id)?;
+            same_as_path("conversationId", body.conversation_id, &id(0))?;
             Ok(Operation::AddMessage(MessageInput {
-                conversation_id,
+                conversation_id: id(0),
                 content: body.content,
                 direction: body.direction.into(),
                 agent_id: body.agent_id,
             }))
         }
-        Route::Tag(id, tag_id) => {
-            let conversation_id = path_segment("conversationId", id)?;
-            let tag_id = path_segment("tagId", tag_id)?;
+        _ => {
             // The path says it all; a body may repeat the ids, as the CLI's input does.
             let body: TagBody = if body.iter().all(u8::is_ascii_whitespace) {
                 TagBody::default()
             } else {
                 parse_body(body)?
             };
-            same_as_path("conversationId", body.conversation_id, &conversation_id)?;
-            same_as_path("tagId", body.tag_id, &tag_id)?;
+            same_as_path("conversationId", body.conversation_id, &id(0))?;
+            same_as_path("tagId", body.tag_id, &id(1))?;
             Ok(Operation::TagConversation(TagInput {
-                conversation_id,
-                tag_id,
+                conversation_id: id(0),
+                tag_id: id(1),
             }))
         }
     }
 }
 
-enum Route<'a> {
-    Notes(&'a str),
-    Messages(&'a str),
-    Tag(&'a str, &'a str),
+/// Who may call the HTTP front: the `service-token` and
+/// `allow-unauthenticated` config keys.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Callers must present `Authorization: Bearer <token>`.
+    Token(String),
+    /// Explicitly open (`allow-unauthenticated = "true"`): only behind an
+    /// authenticating proxy.
+    Open,
+    /// No usable token and not explicitly open: every request is refused.
+    Unconfigured(&'static str),
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Access::Token(_) => f.write_str("Token(<redacted>)"),
+            Access::Open => f.write_str("Open"),
+            Access::Unconfigured(why) => write!(f, "Unconfigured({why:?})"),
+        }
+    }
+}
+
+impl Access {
+    /// Reads the access settings through `get`, a lookup of one config key
+    /// (also tried with `_` for `-`, as Spin's variables need).
+    pub fn from_config(mut get: impl FnMut(&str) -> Result<Option<String>, String>) -> Self {
+        let mut read = |key: &str| match get(key) {
+            Ok(None) => get(&key.replace('-', "_")).ok().flatten(),
+            found => found.ok().flatten(),
+        };
+        match read("service-token") {
+            Some(token) if auth::is_valid_token(&token) => Access::Token(token),
+            Some(_) => Access::Unconfigured(
+                "the service-token config key must be 16 to 4096 printable ASCII characters without spaces",
+            ),
+            None if read("allow-unauthenticated").as_deref() == Some("true") => Access::Open,
+            None => Access::Unconfigured(
+                "no service-token is configured: set it, or set allow-unauthenticated to \"true\" \
+                 only behind a proxy that authenticates callers",
+            ),
+        }
+    }
+
+    /// `Ok` when a request with this `Authorization` header value may proceed;
+    /// otherwise the reply: 401 `unauthenticated`, or 503 `configuration`.
+    pub fn check(&self, authorization: Option<&[u8]>) -> Result<(), Reply> {
+        match self {
+            Access::Open => Ok(()),
+            Access::Token(token) if auth::bearer_matches(authorization, token) => Ok(()),
+            Access::Token(_) => {
+                let mut reply = Reply::failure(
+                    401,
+                    "unauthenticated",
+                    "this service needs Authorization: Bearer <service token>",
+                );
+                reply
+                    .headers
+                    .push(("www-authenticate", "Bearer".to_owned()));
+                Err(reply)
+            }
+            Access::Unconfigured(why) => Err(Reply::failure(503, "configuration", why)),
+        }
+    }
 }
 
 /// The reply for an operation's error: its WIT case as `error`, and a status a
@@ -231,21 +296,8 @@ fn error_body(
 
 /// A percent-decoded path segment; the operation's validation judges the rest.
 fn path_segment(field: &str, segment: &str) -> Result<String, Reply> {
-    let invalid = || invalid_input(&format!("{field} in the path: invalid percent-encoding"));
-    let mut bytes = Vec::with_capacity(segment.len());
-    let mut rest = segment.as_bytes();
-    while let Some((&byte, tail)) = rest.split_first() {
-        if byte == b'%' {
-            let hex = tail.get(..2).ok_or_else(invalid)?;
-            let hex = std::str::from_utf8(hex).map_err(|_| invalid())?;
-            bytes.push(u8::from_str_radix(hex, 16).map_err(|_| invalid())?);
-            rest = tail.get(2..).unwrap_or_default();
-        } else {
-            bytes.push(byte);
-            rest = tail;
-        }
-    }
-    String::from_utf8(bytes).map_err(|_| invalid())
+    path::decode_segment(segment)
+        .ok_or_else(|| invalid_input(&format!("{field} in the path: invalid percent-encoding")))
 }
 
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
@@ -454,7 +506,7 @@ mod tests {
                 "/",
                 b"",
                 404,
-                r#"{"error":"no-route","message":"no operation at /: use POST /conversations/{id}/notes, POST /conversations/{id}/messages or PUT /conversations/{id}/tags/{tagId}"}"#,
+                r#"{"error":"no-route","message":"no operation at /: use POST /conversations/{conversationId}/notes, POST /conversations/{conversationId}/messages, PUT /conversations/{conversationId}/tags/{tagId}"}"#,
             ),
             (
                 "POST",
@@ -574,6 +626,81 @@ mod tests {
         assert_eq!(
             (reply.status, reply.body.as_str()),
             (200, r#"{"success":true}"#)
+        );
+    }
+
+    #[test]
+    fn callers_need_the_configured_bearer_token() {
+        let config = |pairs: &'static [(&'static str, &'static str)]| {
+            Access::from_config(move |key| {
+                Ok(pairs
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| (*v).to_owned()))
+            })
+        };
+        let token = config(&[("service-token", "0123456789abcdef")]);
+        assert_eq!(token.check(Some(b"Bearer 0123456789abcdef")), Ok(()));
+        let refused = token.check(Some(b"Bearer wrong")).unwrap_err();
+        assert_eq!(
+            (refused.status, refused.body.as_str()),
+            (
+                401,
+                r#"{"error":"unauthenticated","message":"this service needs Authorization: Bearer <service token>"}"#
+            )
+        );
+        assert_eq!(
+            refused.headers,
+            vec![("www-authenticate", "Bearer".to_owned())]
+        );
+        assert_eq!(token.check(None).unwrap_err().status, 401);
+        // Spin's variable names: `_` for `-`.
+        let spin = config(&[("service_token", "0123456789abcdef")]);
+        assert_eq!(spin.check(Some(b"Bearer 0123456789abcdef")), Ok(()));
+        assert_eq!(format!("{spin:?}"), "Token(<redacted>)");
+
+        let unconfigured = config(&[])
+            .check(Some(b"Bearer 0123456789abcdef"))
+            .unwrap_err();
+        assert_eq!(
+            (unconfigured.status, unconfigured.body.as_str()),
+            (
+                503,
+                r#"{"error":"configuration","message":"no service-token is configured: set it, or set allow-unauthenticated to \"true\" only behind a proxy that authenticates callers"}"#
+            )
+        );
+        let short = config(&[("service-token", "short")]).check(Some(b"Bearer short"));
+        assert_eq!(short.unwrap_err().status, 503);
+        assert_eq!(
+            config(&[("allow-unauthenticated", "true")]).check(None),
+            Ok(())
+        );
+        assert_eq!(
+            config(&[("allow-unauthenticated", "yes")])
+                .check(None)
+                .unwrap_err()
+                .status,
+            503
+        );
+    }
+
+    #[test]
+    fn an_echoed_key_never_reaches_the_caller() {
+        let key = "secret-key-123";
+        let echoed = format!(r#"{{"message":"bad request with Authorization: {key}"}}"#);
+        let reply = handle("PUT", "/conversations/9456/tags/t", b"", || {
+            Ok(Client::new(
+                Scripted::new(vec![answer(400, None, &echoed)]),
+                Settings {
+                    base_url: "http://127.0.0.1:9".into(),
+                    api_key: Some(key.into()),
+                    key_injected_by_host: false,
+                },
+            ))
+        });
+        assert_eq!(
+            reply.body,
+            r#"{"error":"api","message":"Dixa answered 400: bad request with Authorization: <redacted>","status":400}"#
         );
     }
 

@@ -20,6 +20,8 @@ impl Transport for WakiTransport {
         let method = match request.method {
             Method::Post => WakiMethod::Post,
             Method::Put => WakiMethod::Put,
+            Method::Get => WakiMethod::Get,
+            Method::Delete => WakiMethod::Delete,
         };
         let mut builder = Client::new()
             .request(method, &request.url)
@@ -81,6 +83,8 @@ fn transport_error(error: &anyhow::Error) -> TransportError {
             "the host's outbound policy denied the request (destination not allowed)".to_owned(),
             false,
         ),
+        // The reference host refuses with its reason: not an operation, or a per-call limit.
+        ErrorCode::InternalError(Some(reason)) => (reason.clone(), false),
         ErrorCode::ConnectionRefused => ("connection refused".to_owned(), true),
         ErrorCode::ConnectionTimeout => ("timed out connecting".to_owned(), true),
         ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => {

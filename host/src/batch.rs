@@ -194,9 +194,25 @@ fn hex_sha256(text: &str) -> String {
         .collect()
 }
 
-/// Appends `result` to the report as one JSON line, flushed, so a crash loses nothing done.
-pub fn append_to_report(report: &mut std::fs::File, result: &LineResult) -> std::io::Result<()> {
-    let mut line = serde_json::to_vec(result)?;
+/// Opens `path` for appending, creating it readable by this user only (0600):
+/// it holds customer text.
+pub fn open_report(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Appends `result` to the report as one JSON line with the key redacted,
+/// flushed, so a crash loses nothing done.
+pub fn append_to_report(
+    report: &mut std::fs::File,
+    result: &LineResult,
+    connector: &Connector,
+) -> std::io::Result<()> {
+    let line = serde_json::to_string(result)?;
+    let mut line = connector.redact(&line).into_owned().into_bytes();
     line.push(b'\n');
     report.write_all(&line)?;
     report.flush()

@@ -12,7 +12,7 @@ use tokio::time::error::Elapsed;
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
-    StoreLimits, StoreLimitsBuilder, Trap,
+    StoreLimits, StoreLimitsBuilder,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_config::{WasiConfig, WasiConfigVariables};
@@ -25,7 +25,7 @@ use crate::bindings::{self, dixa::connector::types as wit};
 use crate::cache::{self, LoadedFrom};
 use crate::draft_config::{self, DraftConfig};
 use crate::http_client::HttpClient;
-use crate::policy::{ApiKey, Origin, OutboundPolicy, PolicyHooks, Timeouts};
+use crate::policy::{ApiKey, CallLimits, Origin, OutboundPolicy, PolicyHooks, Timeouts};
 use crate::types::{Error, Message, MessageInput, Note, NoteInput, TagInput, TagResult};
 
 /// The guest component built with this crate (the `connector` world).
@@ -67,6 +67,20 @@ pub enum BuildError {
     /// The base URL or an allowed host is not an http(s) origin.
     #[error("invalid URL: {0}")]
     InvalidUrl(String),
+    /// The key would travel in clear: an `http://` base URL that is not on
+    /// loopback, without [`ConnectorBuilder::insecure_http`].
+    #[error(
+        "https is required to send the API key to {0}: use an https:// base URL \
+         (http:// is accepted only for loopback hosts, or with --insecure-http)"
+    )]
+    InsecureBaseUrl(String),
+    /// The component imports an interface the host does not provide, such as
+    /// `wasi:sockets` or `wasi:filesystem`.
+    #[error(
+        "the component imports {0}, which this host does not provide: it links only \
+         wasi:http, wasi:config, wasi:io, wasi:clocks, wasi:random and wasi:cli's stdio and environment"
+    )]
+    UnsupportedImport(String),
     /// The component file could not be read.
     #[error("cannot read component {path}: {source}")]
     ReadComponent {
@@ -99,7 +113,9 @@ pub struct ConnectorBuilder {
     allowed_hosts: Vec<String>,
     api_key: Option<ApiKey>,
     key_in_guest_config: bool,
+    insecure_http: bool,
     timeouts: Timeouts,
+    limits: CallLimits,
     call_timeout: Duration,
     memory_limit: usize,
     max_concurrent_calls: u32,
@@ -115,7 +131,9 @@ impl Default for ConnectorBuilder {
             allowed_hosts: Vec::new(),
             api_key: None,
             key_in_guest_config: false,
+            insecure_http: false,
             timeouts: Timeouts::default(),
+            limits: CallLimits::default(),
             call_timeout: Duration::from_secs(60),
             memory_limit: 64 << 20,
             max_concurrent_calls: 64,
@@ -149,6 +167,19 @@ impl ConnectorBuilder {
     /// the component then never sees the key).
     pub fn key_in_guest_config(mut self, yes: bool) -> Self {
         self.key_in_guest_config = yes;
+        self
+    }
+
+    /// Allows an `http://` base URL on a host other than loopback, so the key
+    /// travels in clear (off by default: such a URL fails the build).
+    pub fn insecure_http(mut self, yes: bool) -> Self {
+        self.insecure_http = yes;
+        self
+    }
+
+    /// What one call may hold in host memory (see [`CallLimits`]).
+    pub fn limits(mut self, limits: CallLimits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -200,6 +231,18 @@ impl ConnectorBuilder {
     pub fn build(self) -> Result<Connector, BuildError> {
         let started = Instant::now();
         let dixa = Origin::parse(&self.base_url).map_err(BuildError::InvalidUrl)?;
+        if self.api_key.is_some()
+            && dixa.scheme == "http"
+            && !dixa.is_loopback()
+            && !self.insecure_http
+        {
+            return Err(BuildError::InsecureBaseUrl(dixa.to_string()));
+        }
+        let dixa_path_prefix = self
+            .base_url
+            .parse::<http::Uri>()
+            .map(|uri| uri.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
         let extra_allowed = self
             .allowed_hosts
             .iter()
@@ -227,8 +270,7 @@ impl ConnectorBuilder {
             .map_err(wasmtime_error("compiling the component"))?;
 
         let mut linker = Linker::<CallState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(wasmtime_error("linking wasi"))?;
+        add_least_wasi_to_linker(&mut linker).map_err(wasmtime_error("linking wasi"))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(wasmtime_error("linking wasi:http"))?;
         wasmtime_wasi_config::add_to_linker(&mut linker, |state: &mut CallState| {
@@ -240,6 +282,14 @@ impl ConnectorBuilder {
             DraftConfig::new(&state.config_pairs)
         })
         .map_err(wasmtime_error("linking the wasi:config draft"))?;
+        if let Some(import) = component
+            .component_type()
+            .imports(&engine)
+            .map(|(name, _)| name)
+            .find(|name| !LINKED_INTERFACES.iter().any(|p| name.starts_with(p)))
+        {
+            return Err(BuildError::UnsupportedImport(import.to_owned()));
+        }
         let instance_pre = linker.instantiate_pre(&component).map_err(wasmtime_error(
             "the component's imports are not ones the host provides",
         ))?;
@@ -266,7 +316,6 @@ impl ConnectorBuilder {
         }
 
         spawn_epoch_ticker(&engine);
-        let deadline_ticks = self.call_timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
         Ok(Connector {
             pre,
             proxy,
@@ -275,12 +324,13 @@ impl ConnectorBuilder {
             http_client: HttpClient::new(self.timeouts.connect),
             policy: Arc::new(OutboundPolicy {
                 dixa,
+                dixa_path_prefix,
                 extra_allowed,
                 api_key: self.api_key,
                 timeouts: self.timeouts,
+                limits: self.limits,
             }),
             call_timeout: self.call_timeout,
-            deadline_ticks: u64::try_from(deadline_ticks).unwrap_or(u64::MAX),
             memory_limit: self.memory_limit,
             permits: Arc::new(Semaphore::new(self.max_concurrent_calls as usize)),
             load: LoadReport {
@@ -323,6 +373,74 @@ fn engine(memory_limit: usize, calls: u32) -> Result<Engine, BuildError> {
     Engine::new(&config).map_err(wasmtime_error("configuring wasmtime"))
 }
 
+/// The WASI interfaces the host links, by name prefix: what Rust's standard
+/// library and the connector import, and nothing else (no sockets, files or
+/// terminal of its own). A component importing anything more is refused at build.
+const LINKED_INTERFACES: &[&str] = &[
+    // Type definitions only: the connector's records, no functions.
+    "dixa:connector/types@",
+    "wasi:http/outgoing-handler@",
+    "wasi:http/types@",
+    "wasi:config/store@",
+    "wasi:io/error@",
+    "wasi:io/poll@",
+    "wasi:io/streams@",
+    "wasi:clocks/monotonic-clock@",
+    "wasi:clocks/wall-clock@",
+    "wasi:random/random@",
+    "wasi:random/insecure@",
+    "wasi:random/insecure-seed@",
+    "wasi:cli/environment@",
+    "wasi:cli/exit@",
+    "wasi:cli/stdin@",
+    "wasi:cli/stdout@",
+    "wasi:cli/stderr@",
+    // Rust's std asks whether stdio is a terminal; the answer is always no.
+    "wasi:cli/terminal-input@",
+    "wasi:cli/terminal-output@",
+    "wasi:cli/terminal-stdin@",
+    "wasi:cli/terminal-stdout@",
+    "wasi:cli/terminal-stderr@",
+];
+
+/// Links the WASI interfaces of [`LINKED_INTERFACES`] but `wasi:http` and
+/// `wasi:config`: environment and arguments are empty, stdio goes nowhere.
+fn add_least_wasi_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
+    use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView as _};
+    use wasmtime_wasi::p2::bindings::{cli, clocks, random};
+    use wasmtime_wasi::random::{WasiRandom, WasiRandomView as _};
+    use wasmtime_wasi_io::bindings::wasi::io;
+
+    /// `wasi:io` works on the call's resource table.
+    struct HasIo;
+    impl wasmtime::component::HasData for HasIo {
+        type Data<'a> = &'a mut ResourceTable;
+    }
+
+    type State = CallState;
+    let l = linker;
+    io::error::add_to_linker::<State, HasIo>(l, |t| &mut t.table)?;
+    io::poll::add_to_linker::<State, HasIo>(l, |t| &mut t.table)?;
+    io::streams::add_to_linker::<State, HasIo>(l, |t| &mut t.table)?;
+    clocks::wall_clock::add_to_linker::<State, WasiClocks>(l, State::clocks)?;
+    clocks::monotonic_clock::add_to_linker::<State, WasiClocks>(l, State::clocks)?;
+    random::random::add_to_linker::<State, WasiRandom>(l, State::random)?;
+    random::insecure::add_to_linker::<State, WasiRandom>(l, State::random)?;
+    random::insecure_seed::add_to_linker::<State, WasiRandom>(l, State::random)?;
+    cli::exit::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::environment::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::stdin::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::stdout::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::stderr::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::terminal_input::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::terminal_output::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::terminal_stdin::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::terminal_stdout::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::terminal_stderr::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    Ok(())
+}
+
 /// Advances the epoch every tick until the engine is dropped.
 fn spawn_epoch_ticker(engine: &Engine) {
     let engine = engine.weak();
@@ -345,7 +463,6 @@ pub struct Connector {
     policy: Arc<OutboundPolicy>,
     http_client: HttpClient,
     call_timeout: Duration,
-    deadline_ticks: u64,
     memory_limit: usize,
     permits: Arc<Semaphore>,
     load: LoadReport,
@@ -416,10 +533,14 @@ impl Connector {
     /// (the `connector-service` world), in a fresh sandbox under the call's
     /// limits. The response body streams from the sandbox as the component
     /// writes it.
-    pub async fn handle_http(
+    pub async fn handle_http<B>(
         &self,
-        request: hyper::Request<hyper::body::Incoming>,
-    ) -> Result<hyper::Response<HyperOutgoingBody>, Error> {
+        request: hyper::Request<B>,
+    ) -> Result<hyper::Response<HyperOutgoingBody>, Error>
+    where
+        B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
         let proxy = self.proxy.clone().ok_or_else(|| {
             Error::Component(
                 "the component does not export wasi:http/incoming-handler: \
@@ -427,8 +548,10 @@ impl Connector {
                     .into(),
             )
         })?;
-        let permit = self.permit().await?;
+        let started = Instant::now();
+        let permit = self.permit_within_deadline().await?;
         let (mut store, sandbox) = self.sandbox();
+        let time_left = self.call_timeout.saturating_sub(started.elapsed());
         let (sender, receiver) = tokio::sync::oneshot::channel();
         // The sandbox outlives this function while the body streams out.
         let run = tokio::spawn(async move {
@@ -446,7 +569,7 @@ impl Connector {
                     .await
                     .map(Ok)
             };
-            sandbox.outcome(tokio::time::timeout(sandbox.call_timeout, handle).await)
+            sandbox.outcome(tokio::time::timeout(time_left, handle).await)
         });
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
@@ -463,6 +586,14 @@ impl Connector {
         }
     }
 
+    /// `text` with the API key redacted (see [`ApiKey::redact`]).
+    pub fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        match &self.policy.api_key {
+            Some(key) => key.redact(text),
+            None => std::borrow::Cow::Borrowed(text),
+        }
+    }
+
     /// Whether the component serves HTTP ([`handle_http`](Self::handle_http)).
     pub fn serves_http(&self) -> bool {
         self.proxy.is_some()
@@ -474,21 +605,26 @@ impl Connector {
         F: FnOnce(Store<CallState>, bindings::Connector) -> Fut,
         Fut: Future<Output = wasmtime::Result<Result<T, wit::Error>>>,
     {
-        let _permit = self.permit().await?;
+        let started = Instant::now();
+        let _permit = self.permit_within_deadline().await?;
         let (mut store, sandbox) = self.sandbox();
         let run = async {
             let connector = self.pre.instantiate_async(&mut store).await?;
             operation(store, connector).await
         };
-        sandbox.outcome(tokio::time::timeout(self.call_timeout, run).await)
+        let time_left = self.call_timeout.saturating_sub(started.elapsed());
+        sandbox.outcome(tokio::time::timeout(time_left, run).await)
     }
 
-    /// A turn among the concurrent calls.
-    async fn permit(&self) -> Result<OwnedSemaphorePermit, Error> {
-        Arc::clone(&self.permits)
-            .acquire_owned()
+    /// A turn among the concurrent calls; the wait counts inside the call's deadline.
+    async fn permit_within_deadline(&self) -> Result<OwnedSemaphorePermit, Error> {
+        match tokio::time::timeout(self.call_timeout, Arc::clone(&self.permits).acquire_owned())
             .await
-            .map_err(|_| Error::Component("the connector is shutting down".into()))
+        {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_closed)) => Err(Error::Component("the connector is shutting down".into())),
+            Err(_elapsed) => Err(Error::Deadline(self.call_timeout)),
+        }
     }
 
     /// A fresh store with the call's memory limit and deadline.
@@ -499,25 +635,34 @@ impl Connector {
             self.call_state(Arc::clone(&memory_exhausted)),
         );
         store.limiter(|state| &mut state.limits);
-        store.set_epoch_deadline(self.deadline_ticks);
-        store.epoch_deadline_trap();
+        // A busy guest hands its thread back to tokio at every epoch tick; the
+        // call's deadline is the timeout around it.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
         let sandbox = Sandbox {
             memory_exhausted,
             call_timeout: self.call_timeout,
             memory_limit: self.memory_limit,
+            api_key: self.policy.api_key.clone(),
         };
         (store, sandbox)
     }
 
     fn call_state(&self, memory_exhausted: Arc<AtomicBool>) -> CallState {
+        let limits = self.policy.limits;
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(limits.resources);
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(limits.header_bytes);
         CallState {
-            table: ResourceTable::new(),
+            table,
+            // Empty environment and arguments; stdio reads nothing, writes nowhere.
             wasi: WasiCtx::builder().build(),
-            http: WasiHttpCtx::new(),
+            http,
             hooks: PolicyHooks::new(Arc::clone(&self.policy), self.http_client.clone()),
             config: Arc::clone(&self.config),
             config_pairs: Arc::clone(&self.guest_config),
-            limits: CallLimits {
+            limits: MemoryLimiter {
                 limits: StoreLimitsBuilder::new()
                     .memory_size(self.memory_limit)
                     .build(),
@@ -537,7 +682,7 @@ struct CallState {
     config: Arc<WasiConfigVariables>,
     /// ... and for the draft Spin serves.
     config_pairs: Arc<Vec<(String, String)>>,
-    limits: CallLimits,
+    limits: MemoryLimiter,
 }
 
 /// What a call's outcome is judged by, kept apart from its store.
@@ -545,38 +690,40 @@ struct Sandbox {
     memory_exhausted: Arc<AtomicBool>,
     call_timeout: Duration,
     memory_limit: usize,
+    /// Redacted from every error, whatever the component or Dixa put in it.
+    api_key: Option<ApiKey>,
 }
 
 impl Sandbox {
-    /// The call's result, or the limit that stopped it.
+    /// The call's result, or the limit that stopped it, with the key redacted.
     fn outcome<T>(
         &self,
         run: Result<wasmtime::Result<Result<T, wit::Error>>, Elapsed>,
     ) -> Result<T, Error> {
-        match run {
-            Err(_elapsed) => Err(Error::Deadline(self.call_timeout)),
-            Ok(Err(e)) if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => {
-                Err(Error::Deadline(self.call_timeout))
-            }
-            Ok(Err(_)) if self.memory_exhausted.load(Ordering::Relaxed) => {
-                Err(Error::MemoryLimit {
-                    limit_bytes: self.memory_limit,
-                })
-            }
-            Ok(Err(e)) => Err(Error::Component(format!("{e:#}"))),
-            Ok(Ok(result)) => result.map_err(Error::from),
-        }
+        let error = match run {
+            Err(_elapsed) => Error::Deadline(self.call_timeout),
+            Ok(Err(_)) if self.memory_exhausted.load(Ordering::Relaxed) => Error::MemoryLimit {
+                limit_bytes: self.memory_limit,
+            },
+            Ok(Err(e)) => Error::Component(format!("{e:#}")),
+            Ok(Ok(Ok(output))) => return Ok(output),
+            Ok(Ok(Err(error))) => Error::from(error),
+        };
+        Err(match &self.api_key {
+            Some(key) => error.redacted(key),
+            None => error,
+        })
     }
 }
 
 /// One call's resource limits, remembering whether the guest ran into the
 /// memory limit so its trap can be reported as that.
-struct CallLimits {
+struct MemoryLimiter {
     limits: StoreLimits,
     memory_exhausted: Arc<AtomicBool>,
 }
 
-impl ResourceLimiter for CallLimits {
+impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
         current: usize,

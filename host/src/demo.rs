@@ -67,7 +67,7 @@ pub async fn run() -> Result<Vec<Step>, DemoError> {
     let simulator = Simulator::start().await?;
     let connector = Connector::builder()
         .base_url(simulator.base_url())
-        .api_key(ApiKey::new(dixa_simulator::DEFAULT_API_KEY))
+        .api_key(ApiKey::new(dixa_simulator::DEFAULT_API_KEY).ok())
         .build()?;
 
     let mut steps = Vec::new();

@@ -5,7 +5,7 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let connector = Connector::builder()
-//!     .api_key(ApiKey::new(&std::env::var("DIXA_API_KEY")?))
+//!     .api_key(Some(ApiKey::new(&std::env::var("DIXA_API_KEY")?)?))
 //!     .build()?;
 //! let tagged = connector
 //!     .tag_conversation(TagInput {
@@ -42,7 +42,7 @@ pub use connector::{
     BuildError, ComponentSource, Connector, ConnectorBuilder, DIXA_BASE_URL, EMBEDDED_COMPONENT,
     EMBEDDED_SERVICE_COMPONENT, LoadReport,
 };
-pub use policy::{ApiKey, Timeouts};
+pub use policy::{ApiKey, CallLimits, InvalidKey, Timeouts};
 pub use types::{
     Direction, Error, Message, MessageContent, MessageInput, Note, NoteInput, TagInput, TagResult,
     parse_input,

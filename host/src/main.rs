@@ -10,7 +10,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use dixa_host::batch::{self, BatchOptions, LineResult};
-use dixa_host::{ApiKey, ComponentSource, Connector, Error, Timeouts};
+use dixa_host::serve::ServiceToken;
+use dixa_host::{
+    ApiKey, BuildError, ComponentSource, Connector, ConnectorBuilder, Error, InvalidKey, Timeouts,
+};
 use serde_json::json;
 
 /// Act on Dixa conversations through the sandboxed connector component.
@@ -50,6 +53,11 @@ struct Cli {
     /// Longest wait between two chunks of a response body, in seconds.
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = Timeouts::default().between_bytes.as_secs_f64())]
     between_bytes_timeout: f64,
+
+    /// Allow an http:// base URL on a host other than loopback: the key then
+    /// travels in clear.
+    #[arg(long, global = true)]
+    insecure_http: bool,
 
     /// Run this component file instead of the embedded build.
     #[arg(long, global = true, value_name = "FILE")]
@@ -110,15 +118,32 @@ enum Command {
         #[arg(long)]
         service: bool,
     },
-    /// Serve the operations over HTTP on 127.0.0.1 until interrupted, through the
+    /// Serve the operations over HTTP until SIGINT or SIGTERM, through the
     /// component's HTTP routes (the `connector-service` build by default).
     ///
-    /// POST /conversations/{id}/notes, POST /conversations/{id}/messages,
-    /// PUT /conversations/{id}/tags/{tagId}.
+    /// POST /conversations/{conversationId}/notes, POST
+    /// /conversations/{conversationId}/messages, PUT
+    /// /conversations/{conversationId}/tags/{tagId}. Every request needs
+    /// `Authorization: Bearer <token>`: the token comes from DIXA_SERVE_TOKEN or
+    /// --token-file, else a random one is printed once on stderr.
     Serve {
         /// Port to listen on (0: any free port; the address is printed on stderr).
         #[arg(long, default_value_t = 8081)]
         port: u16,
+        /// Address to listen on. Anything but loopback belongs behind a
+        /// TLS-terminating proxy: the token travels in clear without one.
+        #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+        bind: std::net::IpAddr,
+        /// File holding the service token (instead of DIXA_SERVE_TOKEN).
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// A host name callers may use in the Host header besides the bound
+        /// address and localhost. Repeatable.
+        #[arg(long = "public-host", value_name = "NAME")]
+        public_hosts: Vec<String>,
+        /// Connections open at once; more are answered 503.
+        #[arg(long, default_value_t = 1024)]
+        max_connections: usize,
     },
     /// Serve the Dixa simulator on 127.0.0.1 until interrupted.
     Simulator {
@@ -136,6 +161,34 @@ mod exit {
     pub const REJECTED: u8 = 3;
     pub const TEMPORARY: u8 = 4;
     pub const CREDENTIALS: u8 = 5;
+}
+
+/// Why the CLI stopped before or outside an operation: exit code, error kind, message.
+struct Failure {
+    code: u8,
+    kind: &'static str,
+    message: String,
+}
+
+impl Failure {
+    fn new(code: u8, kind: &'static str, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// Prints the failure as JSON on stderr and gives its exit code.
+    fn report(self) -> u8 {
+        fail(self.code, self.kind, &self.message)
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Failure::new(exit::FAILURE, "setup", format!("{error:#}"))
+    }
 }
 
 fn main() -> ExitCode {
@@ -188,29 +241,22 @@ async fn run(cli: Cli) -> u8 {
         };
         return match run_batch(&cli, input.as_deref(), report.as_deref(), options).await {
             Ok(code) => code,
-            Err(e) => fail(exit::FAILURE, "batch", &format!("{e:#}")),
+            Err(failure) => failure.report(),
         };
     }
     let input = match read_input(&cli.command) {
         Ok(input) => input,
         Err(e) => return fail(exit::INVALID_INPUT, "invalid-input", &format!("{e:#}")),
     };
-    if let Command::Serve { port } = &cli.command {
-        return match serve(&cli, *port).await {
+    if let Command::Serve { .. } = &cli.command {
+        return match serve(&cli).await {
             Ok(code) => code,
-            Err(e) => fail(exit::FAILURE, "setup", &format!("{e:#}")),
+            Err(failure) => failure.report(),
         };
     }
     let connector = match connector(&cli, ComponentSource::Embedded) {
-        Ok(Some(connector)) => connector,
-        Ok(None) => {
-            return fail(
-                exit::CREDENTIALS,
-                "missing-credentials",
-                "no Dixa API key: set DIXA_API_KEY or pass --api-key-file",
-            );
-        }
-        Err(e) => return fail(exit::FAILURE, "setup", &format!("{e:#}")),
+        Ok(connector) => connector,
+        Err(failure) => return failure.report(),
     };
     let result = match &cli.command {
         Command::CreateInternalNote { .. } => {
@@ -228,7 +274,7 @@ async fn run(cli: Cli) -> u8 {
     };
     match result {
         Ok(output) => {
-            println!("{output}");
+            println!("{}", connector.redact(&output));
             exit::OK
         }
         Err(error) => report(&error),
@@ -274,23 +320,54 @@ fn read_input(command: &Command) -> Result<String> {
 }
 
 /// The connector from the command line and environment, running `component`
-/// unless `--component` names another; `None` without a key.
-fn connector(cli: &Cli, component: ComponentSource) -> Result<Option<Connector>> {
+/// unless `--component` names another.
+fn connector(cli: &Cli, component: ComponentSource) -> Result<Connector, Failure> {
+    connector_with(cli, component, |builder| builder)
+}
+
+/// [`connector`], with the builder adjusted by `configure`.
+fn connector_with(
+    cli: &Cli,
+    component: ComponentSource,
+    configure: impl FnOnce(ConnectorBuilder) -> ConnectorBuilder,
+) -> Result<Connector, Failure> {
     let key = match &cli.api_key_file {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("reading the API key file {}", path.display()))?,
         None => std::env::var("DIXA_API_KEY").unwrap_or_default(),
     };
-    let Some(key) = ApiKey::new(&key) else {
-        return Ok(None);
+    let key = match ApiKey::new(&key) {
+        Ok(key) => key,
+        Err(InvalidKey::Empty) => {
+            return Err(Failure::new(
+                exit::CREDENTIALS,
+                "missing-credentials",
+                "no Dixa API key: set DIXA_API_KEY or pass --api-key-file",
+            ));
+        }
+        Err(invalid) => {
+            return Err(Failure::new(
+                exit::CREDENTIALS,
+                "invalid-credentials",
+                invalid.to_string(),
+            ));
+        }
     };
     let seconds = |s: f64, what: &str| {
         Duration::try_from_secs_f64(s)
             .with_context(|| format!("{what} must be a positive number of seconds"))
     };
+    if cli.base_url.trim_end_matches('/') != dixa_host::DIXA_BASE_URL {
+        eprintln!(
+            "note: sending the API key to {} instead of Dixa's {}",
+            cli.base_url,
+            dixa_host::DIXA_BASE_URL
+        );
+    }
     let mut builder = Connector::builder()
         .base_url(&cli.base_url)
         .api_key(Some(key))
+        .insecure_http(cli.insecure_http)
         .call_timeout(seconds(cli.timeout, "--timeout")?)
         .timeouts(Timeouts {
             connect: seconds(cli.connect_timeout, "--connect-timeout")?,
@@ -309,7 +386,12 @@ fn connector(cli: &Cli, component: ComponentSource) -> Result<Option<Connector>>
         Some(path) => ComponentSource::File(path.clone()),
         None => component,
     });
-    Ok(Some(builder.build()?))
+    configure(builder).build().map_err(|error| match error {
+        BuildError::InvalidUrl(_) | BuildError::InsecureBaseUrl(_) => {
+            Failure::new(exit::INVALID_INPUT, "configuration", error.to_string())
+        }
+        other => Failure::new(exit::FAILURE, "setup", other.to_string()),
+    })
 }
 
 /// Prints the error as JSON on stderr and picks the exit code.
@@ -336,7 +418,7 @@ async fn run_batch(
     input: Option<&std::path::Path>,
     report: Option<&std::path::Path>,
     options: BatchOptions,
-) -> Result<u8> {
+) -> Result<u8, Failure> {
     let text = match input {
         Some(path) if path != std::path::Path::new("-") => {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
@@ -361,22 +443,12 @@ async fn run_batch(
         }
         None => Default::default(),
     };
+    let connector = connector(cli, ComponentSource::Embedded)?;
     let mut report_file = match &report_path {
-        Some(path) => Some(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("opening {}", path.display()))?,
-        ),
+        Some(path) => {
+            Some(batch::open_report(path).with_context(|| format!("opening {}", path.display()))?)
+        }
         None => None,
-    };
-    let Some(connector) = connector(cli, ComponentSource::Embedded)? else {
-        return Ok(fail(
-            exit::CREDENTIALS,
-            "missing-credentials",
-            "no Dixa API key: set DIXA_API_KEY or pass --api-key-file",
-        ));
     };
 
     let total = lines.len();
@@ -385,7 +457,8 @@ async fn run_batch(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut results = batch::run(std::sync::Arc::new(connector), lines, done, options);
+    let connector = std::sync::Arc::new(connector);
+    let mut results = batch::run(std::sync::Arc::clone(&connector), lines, done, options);
     let mut pending: std::collections::BTreeMap<usize, LineResult> = Default::default();
     let (mut next, mut succeeded, mut skipped, mut failed) = (1, 0, 0, 0);
     let mut out = std::io::stdout().lock();
@@ -397,11 +470,12 @@ async fn run_batch(
             (None, _) => failed += 1,
         }
         if let (Some(file), false) = (report_file.as_mut(), result.skipped) {
-            batch::append_to_report(file, &result).context("writing the report")?;
+            batch::append_to_report(file, &result, &connector).context("writing the report")?;
         }
         pending.insert(result.line, result);
         while let Some(result) = pending.remove(&next) {
-            writeln!(out, "{}", serde_json::to_string(&result)?)?;
+            let line = serde_json::to_string(&result).context("rendering a result")?;
+            writeln!(out, "{}", connector.redact(&line)).context("writing stdout")?;
             next += 1;
         }
     }
@@ -417,31 +491,100 @@ async fn run_batch(
     })
 }
 
-/// `dixa serve`: the component's HTTP routes on 127.0.0.1 until Ctrl-C.
-async fn serve(cli: &Cli, port: u16) -> Result<u8> {
-    let Some(connector) = connector(cli, ComponentSource::EmbeddedService)? else {
-        return Ok(fail(
-            exit::CREDENTIALS,
-            "missing-credentials",
-            "no Dixa API key: set DIXA_API_KEY or pass --api-key-file",
+/// `dixa serve`: the component's HTTP routes, behind the service token, until
+/// SIGINT or SIGTERM; in-flight calls finish before it exits.
+async fn serve(cli: &Cli) -> Result<u8, Failure> {
+    let Command::Serve {
+        port,
+        bind,
+        token_file,
+        public_hosts,
+        max_connections,
+    } = &cli.command
+    else {
+        return Ok(exit::FAILURE);
+    };
+    let token = service_token(token_file.as_deref())?;
+    // The component checks the same token, so both layers agree.
+    let connector = connector_with(cli, ComponentSource::EmbeddedService, |builder| {
+        builder.config("service-token", token.expose())
+    })?;
+    if !connector.serves_http() {
+        return Err(Failure::new(
+            exit::FAILURE,
+            "setup",
+            "the component does not export wasi:http/incoming-handler: build it as the connector-service world",
         ));
-    };
-    anyhow::ensure!(
-        connector.serves_http(),
-        "the component does not export wasi:http/incoming-handler: build it as the connector-service world"
-    );
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+    }
+    let listener = tokio::net::TcpListener::bind((*bind, *port))
         .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
-    eprintln!(
-        "Serving the Dixa connector on http://{}; Ctrl-C stops it",
-        listener.local_addr()?
-    );
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    dixa_host::serve::serve(std::sync::Arc::new(connector), listener, shutdown).await;
+        .with_context(|| format!("cannot listen on {bind}:{port}"))?;
+    let addr = listener.local_addr().context("the bound address")?;
+    eprintln!("Serving the Dixa connector on http://{addr}; SIGINT or SIGTERM stops it");
+    if !bind.is_loopback() {
+        eprintln!(
+            "note: listening beyond loopback: put a TLS-terminating proxy in front, \
+             or the service token travels in clear"
+        );
+    }
+    let mut options = dixa_host::serve::ServeOptions::new(token);
+    options.public_hosts = public_hosts.clone();
+    options.max_connections = (*max_connections).max(1);
+    options.drain_timeout =
+        Duration::try_from_secs_f64(cli.timeout).unwrap_or(options.drain_timeout);
+    dixa_host::serve::serve(
+        std::sync::Arc::new(connector),
+        listener,
+        options,
+        shutdown_signal(),
+    )
+    .await;
+    eprintln!("Stopped: every call in flight has finished");
     Ok(exit::OK)
+}
+
+/// The service token: DIXA_SERVE_TOKEN, else --token-file, else a fresh one
+/// printed once on stderr.
+fn service_token(file: Option<&std::path::Path>) -> Result<ServiceToken, Failure> {
+    let (text, from) = match (std::env::var("DIXA_SERVE_TOKEN"), file) {
+        (Ok(token), _) if !token.is_empty() => (token, "DIXA_SERVE_TOKEN".to_owned()),
+        (_, Some(path)) => (
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the token file {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        _ => {
+            let token = ServiceToken::generate().context("generating a service token")?;
+            eprintln!(
+                "Service token (shown once; set DIXA_SERVE_TOKEN or --token-file to choose it): {}",
+                token.expose()
+            );
+            return Ok(token);
+        }
+    };
+    ServiceToken::new(&text).ok_or_else(|| {
+        Failure::new(
+            exit::INVALID_INPUT,
+            "configuration",
+            format!("the service token from {from} must be 16 to 4096 printable ASCII characters without spaces"),
+        )
+    })
+}
+
+/// Completes at the first SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn demo() -> u8 {

@@ -1,35 +1,71 @@
 //! The security policy applied to every request the component makes: which
-//! origins it may reach, where the API key is added, and how long the host waits.
+//! origins and which Dixa routes it may reach, where the API key is added,
+//! which headers go out with it, and what one call may hold in host memory.
 //!
 //! The component never sees the key (unless the embedder opts in): the host adds
-//! `Authorization` to requests bound for the Dixa origin, replacing whatever the
-//! guest set, and refuses requests to any origin not on the allow-list.
+//! `Authorization` only to requests that are one of the connector's operations
+//! ([`dixa_contract::OPERATIONS`]) on the Dixa origin, strips every header but
+//! a few, and refuses everything else.
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use dixa_contract::{OPERATIONS, Operation, path};
 use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::http_client::HttpClient;
 
+/// Longest key accepted, in bytes.
+pub const MAX_KEY_BYTES: usize = 4096;
+
 /// A Dixa API key. Its `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKey(Arc<str>);
 
+/// Why a string is not an API key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidKey {
+    /// Nothing but whitespace.
+    #[error("the API key is empty")]
+    Empty,
+    /// Not something Dixa could accept in an `Authorization` header.
+    #[error(
+        "the API key must be printable ASCII without spaces, at most {MAX_KEY_BYTES} bytes: {0}"
+    )]
+    Malformed(&'static str),
+}
+
 impl ApiKey {
-    /// Wraps a key, trimming surrounding whitespace (as from a key file).
-    /// `None` for a blank key.
-    pub fn new(key: &str) -> Option<Self> {
+    /// Checks and wraps a key, trimming surrounding whitespace (as from a key
+    /// file): printable ASCII without spaces, at most [`MAX_KEY_BYTES`].
+    pub fn new(key: &str) -> Result<Self, InvalidKey> {
         let key = key.trim();
-        (!key.is_empty()).then(|| ApiKey(key.into()))
+        if key.is_empty() {
+            Err(InvalidKey::Empty)
+        } else if key.len() > MAX_KEY_BYTES {
+            Err(InvalidKey::Malformed("it is too long"))
+        } else if !key.bytes().all(|b| b.is_ascii_graphic()) {
+            Err(InvalidKey::Malformed(
+                "it holds a space, a control character or non-ASCII text",
+            ))
+        } else {
+            Ok(ApiKey(key.into()))
+        }
     }
 
     /// The key itself, for the `Authorization` header only.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// `text` with the key replaced by `<redacted>`, also in its JSON-escaped
+    /// and percent-encoded forms.
+    pub fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        dixa_contract::redact::redact(text, &self.0)
     }
 }
 
@@ -85,6 +121,16 @@ impl Origin {
             port: authority.port_u16().unwrap_or(default_port),
         })
     }
+
+    /// Whether the host is a loopback address or `localhost`, where a key in
+    /// clear never leaves the machine.
+    pub fn is_loopback(&self) -> bool {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
 }
 
 impl fmt::Display for Origin {
@@ -114,38 +160,117 @@ impl Default for Timeouts {
     }
 }
 
+/// What one call may hold in host memory, besides its linear memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimits {
+    /// Entries in the call's resource table (requests, bodies, streams, ...).
+    pub resources: usize,
+    /// Outgoing requests waiting for their response at once.
+    pub requests_in_flight: usize,
+    /// Body bytes of one outgoing request (buffered to send a `Content-Length`).
+    pub request_body_bytes: usize,
+    /// Body bytes of all the call's outgoing requests together.
+    pub request_bytes_per_call: usize,
+    /// Bytes of one header set (`wasi:http` fields) the component builds.
+    pub header_bytes: usize,
+}
+
+impl Default for CallLimits {
+    fn default() -> Self {
+        CallLimits {
+            resources: 1024,
+            requests_in_flight: 4,
+            request_body_bytes: 1 << 20,
+            request_bytes_per_call: 4 << 20,
+            header_bytes: 32 << 10,
+        }
+    }
+}
+
+/// Request headers that go to Dixa; the host drops every other one the
+/// component set (method overrides, forwarding headers, ...). `authorization`
+/// is the host's own key when it has one, `content-length` its own count.
+pub const DIXA_REQUEST_HEADERS: &[&str] = &[
+    "accept",
+    "authorization",
+    "content-length",
+    "content-type",
+    "host",
+    "user-agent",
+];
+
 /// What the host allows the component to do on the network.
 #[derive(Debug, Clone)]
 pub struct OutboundPolicy {
     /// The Dixa origin; the only one that receives the API key.
     pub dixa: Origin,
+    /// The base URL's path, without a trailing slash (`""` for Dixa's own).
+    pub dixa_path_prefix: String,
     /// Further origins the component may reach, without the key.
     pub extra_allowed: Vec<Origin>,
-    /// Key added as `Authorization` on requests to `dixa`.
+    /// Key added as `Authorization` on the operations' requests to `dixa`.
     pub api_key: Option<ApiKey>,
     /// Limits on each request.
     pub timeouts: Timeouts,
+    /// Limits on each call.
+    pub limits: CallLimits,
 }
 
 /// What the policy decided for one request.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// Send it, adding the key when one is given.
-    Send { api_key: Option<ApiKey> },
+    /// One of the connector's operations on the Dixa origin: send it with
+    /// only [`DIXA_REQUEST_HEADERS`], adding the key when one is given.
+    Dixa {
+        /// The operation it is.
+        operation: &'static Operation,
+        /// The key to add.
+        api_key: Option<ApiKey>,
+    },
+    /// An origin allowed with `allow_host`: send it as it is, without the key.
+    Other,
     /// Refuse it.
-    Deny,
+    Deny(Denial),
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// Its origin is not on the allow-list.
+    Origin,
+    /// It goes to Dixa but is none of the connector's operations (method,
+    /// path, or a query).
+    NotAnOperation,
 }
 
 impl OutboundPolicy {
-    /// Judges a request to `uri`.
-    pub fn judge(&self, uri: &http::Uri) -> Verdict {
+    /// Judges a request of `method` to `uri`.
+    pub fn judge(&self, method: &http::Method, uri: &http::Uri) -> Verdict {
         match Origin::of(uri) {
-            Some(origin) if origin == self.dixa => Verdict::Send {
-                api_key: self.api_key.clone(),
+            Some(origin) if origin == self.dixa => match self.operation(method, uri) {
+                Some(operation) => Verdict::Dixa {
+                    operation,
+                    api_key: self.api_key.clone(),
+                },
+                None => Verdict::Deny(Denial::NotAnOperation),
             },
-            Some(origin) if self.extra_allowed.contains(&origin) => Verdict::Send { api_key: None },
-            _ => Verdict::Deny,
+            Some(origin) if self.extra_allowed.contains(&origin) => Verdict::Other,
+            _ => Verdict::Deny(Denial::Origin),
         }
+    }
+
+    /// The operation whose method and path template `uri` matches exactly:
+    /// below the base URL's path, no query, each id one canonical segment.
+    fn operation(&self, method: &http::Method, uri: &http::Uri) -> Option<&'static Operation> {
+        if uri.query().is_some() {
+            return None;
+        }
+        let rest = uri.path().strip_prefix(self.dixa_path_prefix.as_str())?;
+        OPERATIONS.iter().find(|operation| {
+            operation.method.as_str() == method.as_str()
+                && path::captures(operation.dixa_path, rest)
+                    .is_some_and(|ids| ids.iter().all(|id| path::is_encoded_segment(id)))
+        })
     }
 
     /// The guest's request options capped by the host's timeouts.
@@ -161,20 +286,27 @@ impl OutboundPolicy {
     }
 }
 
-/// Largest request body the host sends (and drains from a denied request).
-const MAX_REQUEST_BODY: usize = 1024 * 1024;
-
 /// `WasiHttpHooks` enforcing an [`OutboundPolicy`]; one per call, all sharing
 /// the connector's connection pool.
 pub struct PolicyHooks {
     policy: Arc<OutboundPolicy>,
     client: HttpClient,
+    /// Requests of this call waiting for their response.
+    in_flight: Arc<AtomicUsize>,
+    /// Body bytes this call may still send.
+    bytes_left: Arc<AtomicUsize>,
 }
 
 impl PolicyHooks {
     /// Hooks for one call under `policy`, sending through `client`.
     pub fn new(policy: Arc<OutboundPolicy>, client: HttpClient) -> Self {
-        PolicyHooks { policy, client }
+        let bytes_left = policy.limits.request_bytes_per_call;
+        PolicyHooks {
+            policy,
+            client,
+            in_flight: Arc::default(),
+            bytes_left: Arc::new(AtomicUsize::new(bytes_left)),
+        }
     }
 }
 
@@ -190,6 +322,20 @@ type SendFuture = Box<
         > + Send,
 >;
 
+/// A refusal the component reads as `wasi:http`'s `internal-error` with this text.
+fn refused(why: String) -> wasmtime_wasi_http::Error {
+    wasmtime_wasi_http::Error::InternalError(Some(why))
+}
+
+/// Counts a request in flight until dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl WasiHttpHooks for PolicyHooks {
     fn send_request(
         &mut self,
@@ -199,40 +345,67 @@ impl WasiHttpHooks for PolicyHooks {
     ) -> SendFuture {
         let method = request.method().clone();
         let uri = request.uri().clone();
-        let api_key = match self.policy.judge(&uri) {
-            Verdict::Send { api_key } => api_key,
-            Verdict::Deny => {
-                tracing::warn!(%method, origin = %describe_origin(&uri), "denied: origin not allowed");
-                return Box::new(async move {
-                    // Take the body so the guest's write completes and it reads the
-                    // denial from the response, not from a closed stream.
-                    let _ = http_body_util::Limited::new(request.into_body(), MAX_REQUEST_BODY)
+        let limits = self.policy.limits;
+        let verdict = self.policy.judge(&method, &uri);
+        let denial = match &verdict {
+            Verdict::Deny(Denial::Origin) => Some(wasmtime_wasi_http::Error::HttpRequestDenied),
+            Verdict::Deny(Denial::NotAnOperation) => Some(refused(
+                "the host's policy denied the request: it is none of the connector's operations"
+                    .into(),
+            )),
+            _ if self.in_flight.load(Ordering::Relaxed) >= limits.requests_in_flight => {
+                Some(refused(format!(
+                    "the host allows at most {} requests in flight per call",
+                    limits.requests_in_flight
+                )))
+            }
+            _ => None,
+        };
+        if let Some(denial) = denial {
+            tracing::warn!(%method, origin = %describe_origin(&uri), reason = %denial, "request denied");
+            return Box::new(async move {
+                // Take the body so the guest's write completes and it reads the
+                // denial from the response, not from a closed stream.
+                let _ =
+                    http_body_util::Limited::new(request.into_body(), limits.request_body_bytes)
                         .collect()
                         .await;
-                    Err(wasmtime_wasi_http::Error::HttpRequestDenied)
-                });
-            }
-        };
-        if let Some(key) = api_key {
-            match http::HeaderValue::from_str(key.expose()) {
-                Ok(mut value) => {
-                    value.set_sensitive(true);
-                    request
-                        .headers_mut()
-                        .insert(http::header::AUTHORIZATION, value);
+                Err(denial)
+            });
+        }
+        if let Verdict::Dixa { api_key, .. } = verdict {
+            let headers = request.headers_mut();
+            let names: Vec<http::HeaderName> = headers.keys().cloned().collect();
+            for name in names {
+                if !DIXA_REQUEST_HEADERS.contains(&name.as_str()) {
+                    headers.remove(&name);
                 }
-                Err(_) => {
-                    return Box::new(async { Err(wasmtime_wasi_http::Error::ConfigurationError) });
+            }
+            if let Some(key) = api_key {
+                // `ApiKey::new` admits only printable ASCII, always a valid value.
+                match http::HeaderValue::from_str(key.expose()) {
+                    Ok(mut value) => {
+                        value.set_sensitive(true);
+                        headers.insert(http::header::AUTHORIZATION, value);
+                    }
+                    Err(_) => {
+                        return Box::new(async {
+                            Err(wasmtime_wasi_http::Error::ConfigurationError)
+                        });
+                    }
                 }
             }
         }
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let in_flight = InFlight(Arc::clone(&self.in_flight));
+        let bytes_left = Arc::clone(&self.bytes_left);
         let options = self.policy.request_options(options);
         let client = self.client.clone();
         tracing::debug!(%method, path = uri.path(), "sending");
         Box::new(async move {
-            let response = client
-                .send(with_buffered_body(request).await?, options)
-                .await?;
+            let _in_flight = in_flight;
+            let request = with_buffered_body(request, limits, &bytes_left).await?;
+            let response = client.send(request, options).await?;
             tracing::debug!(%method, path = uri.path(), status = response.status().as_u16(), "answered");
             Ok((
                 response,
@@ -242,22 +415,43 @@ impl WasiHttpHooks for PolicyHooks {
     }
 }
 
-/// The request with its body read into memory (at most [`MAX_REQUEST_BODY`]), so
-/// it goes out with an exact `Content-Length` rather than chunked.
+/// The request with its body read into memory, so it goes out with an exact
+/// `Content-Length` rather than chunked: at most `limits.request_body_bytes`,
+/// and taken from the call's remaining budget.
 async fn with_buffered_body(
     request: http::Request<WasiBody>,
+    limits: CallLimits,
+    bytes_left: &AtomicUsize,
 ) -> Result<http::Request<Full<Bytes>>, wasmtime_wasi_http::Error> {
     let (mut parts, body) = request.into_parts();
-    let body = http_body_util::Limited::new(body, MAX_REQUEST_BODY)
+    let cap = limits
+        .request_body_bytes
+        .min(bytes_left.load(Ordering::Relaxed));
+    let body = http_body_util::Limited::new(body, cap)
         .collect()
         .await
-        .map_err(|_| wasmtime_wasi_http::Error::HttpRequestBodySize(None))?
+        .map_err(|_| {
+            refused(format!(
+                "the host sends at most {} body bytes per request and {} per call",
+                limits.request_body_bytes, limits.request_bytes_per_call
+            ))
+        })?
         .to_bytes();
+    let len = body.len();
+    bytes_left
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+            left.checked_sub(len)
+        })
+        .map_err(|_| {
+            refused(format!(
+                "the host sends at most {} body bytes per call",
+                limits.request_bytes_per_call
+            ))
+        })?;
     parts.headers.remove(http::header::TRANSFER_ENCODING);
-    parts.headers.insert(
-        http::header::CONTENT_LENGTH,
-        http::HeaderValue::from(body.len()),
-    );
+    parts
+        .headers
+        .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(len));
     Ok(http::Request::from_parts(parts, Full::new(body)))
 }
 
@@ -272,30 +466,110 @@ mod tests {
     fn policy() -> OutboundPolicy {
         OutboundPolicy {
             dixa: Origin::parse("https://dev.dixa.io").unwrap(),
+            dixa_path_prefix: String::new(),
             extra_allowed: vec![Origin::parse("http://127.0.0.1:8080").unwrap()],
-            api_key: ApiKey::new("secret"),
+            api_key: ApiKey::new("secret").ok(),
             timeouts: Timeouts::default(),
+            limits: CallLimits::default(),
         }
     }
 
     fn judge(url: &str) -> Verdict {
-        policy().judge(&url.parse().unwrap())
+        judge_method("POST", url)
+    }
+
+    fn judge_method(method: &str, url: &str) -> Verdict {
+        policy().judge(&method.parse().unwrap(), &url.parse().unwrap())
+    }
+
+    fn with_key(operation: &'static Operation) -> Verdict {
+        Verdict::Dixa {
+            operation,
+            api_key: ApiKey::new("secret").ok(),
+        }
     }
 
     #[test]
-    fn only_the_dixa_origin_gets_the_key() {
-        let with_key = Verdict::Send {
-            api_key: ApiKey::new("secret"),
-        };
+    fn only_the_operations_on_the_dixa_origin_get_the_key() {
+        use dixa_contract::operations::{CREATE_INTERNAL_NOTE, TAG_CONVERSATION};
         assert_eq!(
             judge("https://dev.dixa.io/v1/conversations/1/notes"),
-            with_key
+            with_key(&CREATE_INTERNAL_NOTE)
         );
-        assert_eq!(judge("https://DEV.dixa.io:443/v1"), with_key);
         assert_eq!(
-            judge("http://127.0.0.1:8080/anything"),
-            Verdict::Send { api_key: None }
+            judge_method(
+                "PUT",
+                "https://DEV.dixa.io:443/v1/conversations/conv%3A1/tags/t"
+            ),
+            with_key(&TAG_CONVERSATION)
         );
+        assert_eq!(judge("http://127.0.0.1:8080/anything"), Verdict::Other);
+    }
+
+    #[test]
+    fn requests_to_dixa_that_are_no_operation_are_denied() {
+        let denied = Verdict::Deny(Denial::NotAnOperation);
+        for (method, url) in [
+            ("POST", "https://dev.dixa.io/v1/webhooks"),
+            ("GET", "https://dev.dixa.io/v1/conversations/1/notes"),
+            ("POST", "https://dev.dixa.io/v1/conversations/1/notes?x=1"),
+            ("POST", "https://dev.dixa.io/v1/conversations/../notes"),
+            ("POST", "https://dev.dixa.io/v1/conversations/%2e%2e/notes"),
+            ("POST", "https://dev.dixa.io/v1/conversations//notes"),
+            ("POST", "https://dev.dixa.io/v1/conversations/1/notes/"),
+            ("PUT", "https://dev.dixa.io/v1/conversations/1/tags/a/b"),
+            ("TRACE", "https://dev.dixa.io/v1/conversations/1/notes"),
+        ] {
+            assert_eq!(judge_method(method, url), denied, "{method} {url}");
+        }
+    }
+
+    #[test]
+    fn a_base_url_path_prefixes_every_route() {
+        let policy = OutboundPolicy {
+            dixa_path_prefix: "/dixa".into(),
+            ..policy()
+        };
+        let judge = |url: &str| policy.judge(&http::Method::POST, &url.parse().unwrap());
+        assert!(matches!(
+            judge("https://dev.dixa.io/dixa/v1/conversations/1/notes"),
+            Verdict::Dixa { .. }
+        ));
+        assert_eq!(
+            judge("https://dev.dixa.io/v1/conversations/1/notes"),
+            Verdict::Deny(Denial::NotAnOperation)
+        );
+    }
+
+    #[test]
+    fn keys_are_printable_ascii_without_spaces() {
+        assert_eq!(ApiKey::new(" \n"), Err(InvalidKey::Empty));
+        for bad in ["a b", "key\u{7}", "kéy", &"k".repeat(MAX_KEY_BYTES + 1)] {
+            assert!(
+                matches!(ApiKey::new(bad), Err(InvalidKey::Malformed(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(ApiKey::new(&"k".repeat(MAX_KEY_BYTES)).is_ok());
+    }
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for url in [
+            "http://127.0.0.1:1",
+            "http://127.5.0.1",
+            "http://localhost:8",
+            "http://[::1]:9",
+        ] {
+            assert!(Origin::parse(url).unwrap().is_loopback(), "{url}");
+        }
+        for url in [
+            "http://dev.dixa.io",
+            "http://10.0.0.1",
+            "http://localhost.evil.example",
+        ] {
+            assert!(!Origin::parse(url).unwrap().is_loopback(), "{url}");
+        }
     }
 
     #[test]
@@ -310,7 +584,7 @@ mod tests {
             "http://127.0.0.1:8081/",
             "http://localhost:8080/",
         ] {
-            assert_eq!(judge(url), Verdict::Deny, "{url}");
+            assert_eq!(judge(url), Verdict::Deny(Denial::Origin), "{url}");
         }
     }
 
@@ -337,7 +611,10 @@ mod tests {
         assert_eq!(key.expose(), "secret");
         assert_eq!(format!("{key:?} {key}"), "ApiKey(<redacted>) <redacted>");
         assert!(!format!("{:?}", policy()).contains("secret"));
-        assert_eq!(ApiKey::new(" \n"), None);
+        assert_eq!(
+            key.redact("a secret, \"secret\""),
+            "a <redacted>, \"<redacted>\""
+        );
     }
 
     #[test]

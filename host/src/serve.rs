@@ -2,88 +2,416 @@
 //! component's `wasi:http/incoming-handler` in a fresh sandbox (see
 //! [`Connector::handle_http`]). What `wasmtime serve` or an edge runtime does
 //! with the same component, plus this host's key injection and allow-list.
+//!
+//! Callers are not trusted, and neither is the component, so the host checks
+//! each request before the component runs or a call slot is taken: the `Host`
+//! header must name this server (against DNS rebinding), `Authorization` must
+//! carry the service token (constant-time compare), a body must be JSON and
+//! arrive whole within [`ServeOptions::body_timeout`]. Connections are capped,
+//! header reads and idle keep-alives time out, and shutdown drains in-flight
+//! calls so no caller is left with an unknown outcome.
 
 use std::convert::Infallible;
+use std::fmt;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper::{Request, Response, StatusCode, header};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
 
 use crate::{Connector, Error};
 
-/// Accepts connections on `listener` until `shutdown` completes.
+/// Largest request body `dixa serve` reads before the component runs.
+pub const MAX_REQUEST_BODY: usize = 1 << 20;
+/// Largest reply body passed on from the component.
+const MAX_REPLY_BODY: usize = 16 << 20;
+
+/// The bearer token callers of an HTTP front must present. Never printed by
+/// `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServiceToken(Arc<str>);
+
+impl ServiceToken {
+    /// Wraps `token` (surrounding whitespace trimmed, as from a file); `None`
+    /// unless it is 16 to 4096 printable ASCII characters without spaces.
+    pub fn new(token: &str) -> Option<Self> {
+        let token = token.trim();
+        dixa_contract::auth::is_valid_token(token).then(|| ServiceToken(token.into()))
+    }
+
+    /// A fresh random token: 32 bytes from the operating system, hex-encoded.
+    pub fn generate() -> std::io::Result<Self> {
+        let mut bytes = [0u8; 32];
+        getrandom::getrandom(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(ServiceToken(crate::cache::hex(&bytes).into()))
+    }
+
+    /// The token itself, to print once or hand to the component.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ServiceToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ServiceToken(<redacted>)")
+    }
+}
+
+/// How [`serve`] guards the component; start from [`ServeOptions::new`].
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The token every request must present as `Authorization: Bearer <token>`.
+    pub token: ServiceToken,
+    /// Host names accepted in the `Host` header besides the bound address
+    /// and `localhost` (e.g. the public name behind a TLS-terminating proxy).
+    pub public_hosts: Vec<String>,
+    /// Connections open at once; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Longest wait for a request's headers, also between keep-alive requests.
+    pub header_read_timeout: Duration,
+    /// Longest wait for a request's whole body, before it takes a call slot.
+    pub body_timeout: Duration,
+    /// Longest wait for in-flight calls when shutting down.
+    pub drain_timeout: Duration,
+}
+
+impl ServeOptions {
+    /// The defaults, with `token`: 1024 connections, 10 s for headers and
+    /// for bodies, 60 s to drain.
+    pub fn new(token: ServiceToken) -> Self {
+        ServeOptions {
+            token,
+            public_hosts: Vec::new(),
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Accepts connections on `listener` until `shutdown` completes, then stops
+/// accepting, lets each connection finish its current request (waiting at most
+/// [`ServeOptions::drain_timeout`]) and returns.
 pub async fn serve(
     connector: Arc<Connector>,
     listener: TcpListener,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) {
+    let local = listener.local_addr().ok();
+    let guard = Arc::new(Guard::new(options.clone(), local));
+    let connections = Arc::new(Semaphore::new(options.max_connections));
+    let (stop, stopping) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let mut backoff = AcceptBackoff::default();
     tokio::pin!(shutdown);
     loop {
         let stream = tokio::select! {
-            () = &mut shutdown => return,
+            () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok((stream, _peer)) => {
+                    backoff.reset();
+                    stream
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "accepting a connection");
+                    // E.g. out of file descriptors: wait instead of spinning.
+                    tokio::time::sleep(backoff.failed(&e)).await;
                     continue;
                 }
             },
         };
+        while tasks.try_join_next().is_some() {}
+        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+            tasks.spawn(refuse_connection(stream));
+            continue;
+        };
         let connector = Arc::clone(&connector);
-        tokio::spawn(async move {
+        let guard = Arc::clone(&guard);
+        let mut stopping = stopping.clone();
+        let header_read_timeout = options.header_read_timeout;
+        tasks.spawn(async move {
+            let _permit = permit;
             let service = service_fn(move |request| {
                 let connector = Arc::clone(&connector);
-                async move { Ok::<_, Infallible>(respond(&connector, request).await) }
+                let guard = Arc::clone(&guard);
+                async move { Ok::<_, Infallible>(respond(&connector, &guard, request).await) }
             });
-            if let Err(e) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                _ = async { stopping.wait_for(|stop| *stop).await.map(drop) } => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
     }
+    drop(listener);
+    let _ = stop.send(true);
+    let drained = tokio::time::timeout(options.drain_timeout, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            connections = tasks.len(),
+            "shutting down with connections still open after the drain timeout"
+        );
+    }
 }
 
-/// The component's answer, or the host's JSON error when the sandbox stopped it.
+/// Answers a connection over the cap with 503 and closes it.
+async fn refuse_connection(mut stream: tokio::net::TcpStream) {
+    let body = r#"{"error":"overloaded","message":"too many connections: try again later"}"#;
+    let reply = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let _ = stream.write_all(reply.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+}
+
+/// Waits after failed accepts, doubling from 10 ms to 1 s, and logs at most
+/// once a second how many failed.
+#[derive(Default)]
+struct AcceptBackoff {
+    delay: Duration,
+    failures: u64,
+    last_log: Option<Instant>,
+}
+
+impl AcceptBackoff {
+    fn failed(&mut self, error: &std::io::Error) -> Duration {
+        self.failures += 1;
+        if self
+            .last_log
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
+        {
+            tracing::warn!(error = %error, failures = self.failures, "accepting connections fails; backing off");
+            self.last_log = Some(Instant::now());
+            self.failures = 0;
+        }
+        self.delay = (self.delay * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        self.delay
+    }
+
+    fn reset(&mut self) {
+        self.delay = Duration::ZERO;
+    }
+}
+
+/// The checks made before the component runs.
+struct Guard {
+    options: ServeOptions,
+    /// Accepted `Host` names, lowercase, without port.
+    hosts: Vec<String>,
+}
+
+impl Guard {
+    fn new(options: ServeOptions, local: Option<SocketAddr>) -> Self {
+        let mut hosts = vec!["localhost".to_owned()];
+        if let Some(local) = local {
+            hosts.push(match local.ip() {
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                ip => ip.to_string(),
+            });
+        }
+        hosts.extend(options.public_hosts.iter().map(|h| h.to_ascii_lowercase()));
+        Guard { options, hosts }
+    }
+
+    /// `Err` with the reply for a request that must not reach the component.
+    fn check<B>(&self, request: &Request<B>) -> Result<(), Response<Full<Bytes>>> {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.parse::<http::uri::Authority>().ok());
+        let host_ok = host.is_some_and(|host| {
+            let name = host
+                .as_str()
+                .rsplit_once(':')
+                .map_or(host.as_str(), |(name, port)| {
+                    if port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(':') {
+                        name
+                    } else {
+                        host.as_str()
+                    }
+                });
+            self.hosts.iter().any(|h| h.eq_ignore_ascii_case(name))
+        });
+        if !host_ok {
+            return Err(reply(
+                StatusCode::MISDIRECTED_REQUEST,
+                "forbidden-host",
+                "the Host header does not name this server (add it with --public-host)",
+            ));
+        }
+        let authorization = match request
+            .headers()
+            .get_all(header::AUTHORIZATION)
+            .iter()
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            [one] => Some(one.as_bytes()),
+            _ => None,
+        };
+        if !dixa_contract::auth::bearer_matches(authorization, self.options.token.expose()) {
+            let mut refused = reply(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "this service needs Authorization: Bearer <service token>",
+            );
+            refused.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            return Err(refused);
+        }
+        let has_body = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|len| len.as_bytes() != b"0")
+            || request.headers().contains_key(header::TRANSFER_ENCODING);
+        let json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|t| t.to_str().ok())
+            .and_then(|t| t.split(';').next())
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+        if has_body && !json {
+            return Err(reply(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "invalid-input",
+                "a request body must be sent as Content-Type: application/json",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks the request, reads its body, runs the component and passes its
+/// reply on with the key redacted; or the host's own JSON error.
 async fn respond(
     connector: &Connector,
-    request: hyper::Request<hyper::body::Incoming>,
-) -> hyper::Response<HyperOutgoingBody> {
+    guard: &Guard,
+    request: Request<hyper::body::Incoming>,
+) -> Response<Full<Bytes>> {
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-    match connector.handle_http(request).await {
-        Ok(response) => {
-            tracing::debug!(%method, path, status = response.status().as_u16(), "served");
-            response
+    if let Err(refused) = guard.check(&request) {
+        tracing::info!(%method, path, status = refused.status().as_u16(), "refused");
+        return refused;
+    }
+    let (parts, body) = request.into_parts();
+    let body = match tokio::time::timeout(
+        guard.options.body_timeout,
+        Limited::new(body, MAX_REQUEST_BODY).collect(),
+    )
+    .await
+    {
+        Ok(Ok(body)) => body.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            return reply(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid-input",
+                &format!("request body: larger than {MAX_REQUEST_BODY} bytes"),
+            );
         }
+        Ok(Err(_)) => {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                "invalid-input",
+                "request body: could not be read",
+            );
+        }
+        Err(_elapsed) => {
+            return reply(
+                StatusCode::REQUEST_TIMEOUT,
+                "invalid-input",
+                "request body: did not arrive in time",
+            );
+        }
+    };
+    let body = Full::new(body).map_err(|never| -> wasmtime_wasi_http::Error { match never {} });
+    let request = Request::from_parts(parts, body);
+    let response = match connector.handle_http(request).await {
+        Ok(response) => response,
         Err(error) => {
             tracing::warn!(%method, path, %error, "the component gave no response");
+            return error_response(&error);
+        }
+    };
+    let (parts, body) = response.into_parts();
+    match Limited::new(body, MAX_REPLY_BODY).collect().await {
+        Ok(body) => {
+            tracing::debug!(%method, path, status = parts.status.as_u16(), "served");
+            let body = body.to_bytes();
+            let body = match std::str::from_utf8(&body).map(|text| connector.redact(text)) {
+                Ok(std::borrow::Cow::Owned(clean)) => Bytes::from(clean),
+                _ => body,
+            };
+            let mut response = Response::from_parts(parts, Full::new(body.clone()));
+            response.headers_mut().insert(
+                header::CONTENT_LENGTH,
+                header::HeaderValue::from(body.len()),
+            );
+            response
+        }
+        Err(e) => {
+            let error = Error::Component(format!("the component's reply broke off: {e}"));
+            tracing::warn!(%method, path, %error, "the component's reply failed");
             error_response(&error)
         }
     }
 }
 
 /// [`Error::to_json`] with 504 for a deadline, else 500.
-fn error_response(error: &Error) -> hyper::Response<HyperOutgoingBody> {
+fn error_response(error: &Error) -> Response<Full<Bytes>> {
     let status = match error {
-        Error::Deadline(_) => hyper::StatusCode::GATEWAY_TIMEOUT,
-        _ => hyper::StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Deadline(_) => StatusCode::GATEWAY_TIMEOUT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    let mut response = hyper::Response::new(
-        Full::new(Bytes::from(error.to_json().to_string()))
-            .map_err(|never| match never {})
-            .boxed_unsync(),
-    );
+    json_response(status, error.to_json().to_string())
+}
+
+/// `{"error": kind, "message": message}` with `status`.
+fn reply(status: StatusCode, kind: &str, message: &str) -> Response<Full<Bytes>> {
+    json_response(
+        status,
+        serde_json::json!({ "error": kind, "message": message }).to_string(),
+    )
+}
+
+fn json_response(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
     );
     response
 }

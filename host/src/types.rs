@@ -206,6 +206,30 @@ impl Error {
         serde_json::Value::Object(body)
     }
 
+    /// The error with `key` redacted from every text it carries.
+    pub fn redacted(self, key: &crate::ApiKey) -> Error {
+        let clean = |text: String| match key.redact(&text) {
+            std::borrow::Cow::Borrowed(_) => text,
+            std::borrow::Cow::Owned(clean) => clean,
+        };
+        match self {
+            Error::InvalidInput(text) => Error::InvalidInput(clean(text)),
+            Error::Unauthorized(text) => Error::Unauthorized(clean(text)),
+            Error::NotFound(text) => Error::NotFound(clean(text)),
+            Error::Api { status, message } => Error::Api {
+                status,
+                message: clean(message),
+            },
+            Error::Transport(text) => Error::Transport(clean(text)),
+            Error::InvalidResponse(text) => Error::InvalidResponse(clean(text)),
+            Error::Component(text) => Error::Component(clean(text)),
+            other @ (Error::MissingCredentials
+            | Error::RateLimited { .. }
+            | Error::Deadline(_)
+            | Error::MemoryLimit { .. }) => other,
+        }
+    }
+
     /// Whether the same call may succeed later without changes.
     pub fn is_temporary(&self) -> bool {
         match self {

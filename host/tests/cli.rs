@@ -365,15 +365,21 @@ async fn serve_answers_http_until_stopped_and_refuses_to_start_without_a_key() {
         .args(["--base-url", &url, "serve", "--port", "0"])
         .env("DIXA_API_KEY", DEFAULT_API_KEY)
         .env(
+            "DIXA_SERVE_TOKEN",
+            dixa_simulator::client::TEST_SERVICE_TOKEN,
+        )
+        .env(
             "DIXA_CACHE_DIR",
             concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-cache"),
         )
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = std::io::BufReader::new(server.stderr.take().unwrap());
-    let mut banner = String::new();
-    std::io::BufRead::read_line(&mut stderr, &mut banner).unwrap();
+    let stderr = std::io::BufReader::new(server.stderr.take().unwrap());
+    let banner = std::io::BufRead::lines(stderr)
+        .map(Result::unwrap)
+        .find(|line| line.starts_with("Serving"))
+        .unwrap();
     let addr = banner
         .strip_prefix("Serving the Dixa connector on http://")
         .and_then(|rest| rest.split(';').next())

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use dixa_simulator::client::TEST_SERVICE_TOKEN;
 use dixa_simulator::{DEFAULT_API_KEY, Simulator};
 
 mod common;
@@ -151,7 +152,8 @@ fn recipe(wasmtime: &str, simulator: &Simulator, args: &[&str]) -> Command {
         .args(args)
         .env("WASMTIME", wasmtime)
         .env("DIXA_BASE_URL", simulator.base_url())
-        .env("DIXA_API_KEY", DEFAULT_API_KEY);
+        .env("DIXA_API_KEY", DEFAULT_API_KEY)
+        .env("DIXA_SERVICE_TOKEN", TEST_SERVICE_TOKEN);
     command
 }
 
@@ -254,8 +256,11 @@ async fn the_service_build_runs_on_jco_serve() {
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .unwrap();
-    let config =
-        serde_json::json!({ "base-url": simulator.base_url(), "api-key": DEFAULT_API_KEY });
+    let config = serde_json::json!({
+        "base-url": simulator.base_url(),
+        "api-key": DEFAULT_API_KEY,
+        "service-token": TEST_SERVICE_TOKEN,
+    });
     // jco itself, not `npm run`, so that killing the process stops the server.
     let server = Command::new("node")
         .arg("node_modules/@bytecodealliance/jco/dist/jco.js")

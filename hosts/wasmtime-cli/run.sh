@@ -8,10 +8,13 @@
 # with WAVE-encoded input and prints the WAVE-encoded result. `serve` serves the
 # HTTP routes of the `connector-service` build (`dixa component --service -o FILE`).
 #
-# Settings come from the environment: DIXA_BASE_URL (default https://dev.dixa.io)
-# and DIXA_API_KEY. The wasmtime CLI only takes config values as arguments, so
-# the key is visible in the process list while it runs, and the CLI has no
-# outbound allow-list: use the `dixa` host where either matters.
+# Settings come from the environment: DIXA_BASE_URL (default https://dev.dixa.io),
+# DIXA_API_KEY and, for `serve`, DIXA_SERVICE_TOKEN (the bearer token callers
+# must present; without it the service refuses every request with 503).
+# WARNING: the wasmtime CLI only takes config values as arguments, so the key
+# and the service token are visible to every local user in the process list
+# while it runs, and the CLI has no outbound allow-list or scoped key: use the
+# `dixa` host (`dixa serve`), which keeps both out of argv, where that matters.
 # WASMTIME names the binary (default: wasmtime on PATH).
 set -euo pipefail
 
@@ -26,6 +29,9 @@ wasmtime=${WASMTIME:-wasmtime}
 config=(-S config -S "config-var=base-url=${DIXA_BASE_URL:-https://dev.dixa.io}")
 if [ -n "${DIXA_API_KEY:-}" ]; then
     config+=(-S "config-var=api-key=$DIXA_API_KEY")
+fi
+if [ -n "${DIXA_SERVICE_TOKEN:-}" ]; then
+    config+=(-S "config-var=service-token=$DIXA_SERVICE_TOKEN")
 fi
 
 case $mode in

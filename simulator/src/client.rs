@@ -27,22 +27,51 @@ impl Response {
     }
 }
 
-/// Sends `method path` with `body` to `addr` and reads the response.
+/// The service token the tests configure their HTTP fronts with.
+pub const TEST_SERVICE_TOKEN: &str = "test-service-token-0123456789";
+
+/// An error of [`send`].
+pub type SendError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Sends `method path` with `body` to `addr` as a legitimate caller would
+/// (`Host` naming `addr`, `Authorization: Bearer` [`TEST_SERVICE_TOKEN`], a JSON
+/// content type when there is a body) and reads the response.
 pub async fn send(
     addr: SocketAddr,
     method: &str,
     path: &str,
     body: &str,
-) -> Result<Response, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<Response, SendError> {
+    let host = addr.to_string();
+    let authorization = format!("Bearer {TEST_SERVICE_TOKEN}");
+    let mut headers = vec![
+        ("host", host.as_str()),
+        ("authorization", authorization.as_str()),
+    ];
+    if !body.is_empty() {
+        headers.push(("content-type", "application/json"));
+    }
+    send_with_headers(addr, method, path, &headers, body).await
+}
+
+/// Sends `method path` with exactly `headers` and `body` to `addr` and reads
+/// the response.
+pub async fn send_with_headers(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<Response, SendError> {
     let stream = TcpStream::connect(addr).await?;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
-    let request = hyper::Request::builder()
-        .method(method)
-        .uri(path)
-        .header(hyper::header::HOST, addr.to_string())
-        .body(Full::new(Bytes::from(body.to_owned())))?;
+    let mut request = hyper::Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Full::new(Bytes::from(body.to_owned())))?;
     let response = sender.send_request(request).await?;
     let status = response.status().as_u16();
     let headers = response

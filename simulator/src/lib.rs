@@ -78,6 +78,10 @@ pub enum Fault {
     ResetMidBody,
     /// Answer 302 with this `Location`.
     Redirect(String),
+    /// Answer 400 quoting the request's `Authorization` header back, as a
+    /// careless proxy might: in Dixa's `message`, JSON-escaped by the encoder,
+    /// and percent-encoded in a `detail` URL.
+    EchoAuthorization,
 }
 
 impl Fault {
@@ -287,6 +291,22 @@ async fn answer(
                 .headers
                 .extend(retry_after.map(|v| ("retry-after".to_owned(), v)));
             (reply, None)
+        }
+        Some(Fault::EchoAuthorization) => {
+            let key = recorded.header("authorization").unwrap_or_default();
+            let encoded: String = key
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                        char::from(b).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            let message =
+                format!("bad request with Authorization: {key} (see /errors?auth={encoded})");
+            (api::Reply::error(400, &message), None)
         }
         Some(Fault::Body(body)) => (
             api::Reply {

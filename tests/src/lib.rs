@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use dixa_host::serve::{ServeOptions, ServiceToken};
 pub use dixa_host::{ApiKey, ComponentSource, Connector, ConnectorBuilder};
+pub use dixa_simulator::client::TEST_SERVICE_TOKEN;
 pub use dixa_simulator::{DEFAULT_API_KEY, Fault, RecordedRequest, Simulator};
 
 /// A component of the connector world that allocates without bound or loops
@@ -18,15 +20,25 @@ pub const SPIN_COMPONENT: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/dixa_connector_spin.wasm"));
 
 /// Serves `connector`'s HTTP routes on 127.0.0.1 until the test's runtime
-/// ends, and returns the address.
+/// ends, behind [`TEST_SERVICE_TOKEN`], and returns the address.
 pub async fn serve(connector: Connector) -> SocketAddr {
+    serve_with(connector, |options| options).await
+}
+
+/// [`serve`], with the options adjusted by `configure`.
+pub async fn serve_with(
+    connector: Connector,
+    configure: impl FnOnce(ServeOptions) -> ServeOptions,
+) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a loopback port");
     let addr = listener.local_addr().expect("a bound address");
+    let token = ServiceToken::new(TEST_SERVICE_TOKEN).expect("a valid token");
     tokio::spawn(dixa_host::serve::serve(
         Arc::new(connector),
         listener,
+        configure(ServeOptions::new(token)),
         std::future::pending(),
     ));
     addr
@@ -49,7 +61,8 @@ impl Harness {
         let simulator = Simulator::start().await.expect("simulator starts");
         let builder = Connector::builder()
             .base_url(simulator.base_url())
-            .api_key(ApiKey::new(DEFAULT_API_KEY))
+            .config("service-token", TEST_SERVICE_TOKEN)
+            .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
             .cache_dir(Some(cache_dir()));
         let connector = configure(builder).build().expect("connector builds");
         Harness {

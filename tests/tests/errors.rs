@@ -55,7 +55,7 @@ async fn a_call_past_its_deadline_is_stopped() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_key_is_unauthorized() {
-    let harness = Harness::with(|builder| builder.api_key(ApiKey::new("not-the-key"))).await;
+    let harness = Harness::with(|builder| builder.api_key(ApiKey::new("not-the-key").ok())).await;
     let result = harness.connector.tag_conversation(tag_example()).await;
     assert_eq!(
         result,
@@ -79,7 +79,7 @@ async fn refused_connection_is_a_transport_error_retried_only_for_put() {
     };
     let connector = Connector::builder()
         .base_url(format!("http://127.0.0.1:{closed_port}"))
-        .api_key(ApiKey::new("k"))
+        .api_key(ApiKey::new("k").ok())
         .cache_dir(Some(cache_dir()))
         .build()
         .unwrap();

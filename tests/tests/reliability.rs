@@ -708,7 +708,7 @@ async fn api_key() -> Vec<Row> {
     let connector = Connector::builder()
         .base_url(simulator.base_url())
         .allow_host(proxy.base_url())
-        .api_key(ApiKey::new(key))
+        .api_key(ApiKey::new(key).ok())
         .cache_dir(Some(cache_dir()))
         .build()
         .unwrap();
@@ -740,7 +740,7 @@ async fn api_key() -> Vec<Row> {
         .base_url(simulator.base_url())
         .allow_host(proxy.base_url())
         .config("base-url", proxy.base_url())
-        .api_key(ApiKey::new(key))
+        .api_key(ApiKey::new(key).ok())
         .cache_dir(Some(cache_dir()))
         .build()
         .unwrap();

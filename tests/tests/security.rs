@@ -1,9 +1,19 @@
-//! The API key is the host's: it replaces whatever the component sends, and the
-//! component reads it only when the embedder opts in. (Denied origins and key
-//! leaks are swept in `reliability.rs`.)
+//! The sandbox promise of docs/SECURITY.md, one test per promise: the key is
+//! the host's and goes only to the connector's own Dixa routes, over https,
+//! never into text; a hostile component cannot take more than its share of
+//! the host; callers of `dixa serve` must authenticate.
 
-use dixa_host::demo::tag_example;
-use dixa_tests::{DEFAULT_API_KEY, Harness};
+use std::time::Duration;
+
+use dixa_contract::{Method, OPERATIONS, path};
+use dixa_host::demo::{note_example, tag_example};
+use dixa_host::{BuildError, CallLimits, Error, MessageInput};
+use dixa_simulator::client::{send, send_with_headers};
+use dixa_tests::{
+    ApiKey, ComponentSource, Connector, DEFAULT_API_KEY, Fault, HOSTILE_COMPONENT, Harness,
+    SPIN_COMPONENT, TEST_SERVICE_TOKEN, cache_dir, serve, serve_with,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_host_key_replaces_whatever_the_guest_sends() {
@@ -20,13 +30,12 @@ async fn the_host_key_replaces_whatever_the_guest_sends() {
 async fn the_component_never_sees_the_key_unless_the_embedder_opts_in() {
     let harness = Harness::start().await;
     let config = harness.connector.guest_config().to_vec();
-    assert_eq!(
-        config,
-        vec![
-            ("base-url".to_owned(), harness.simulator.base_url()),
-            ("api-key-injected".to_owned(), "true".to_owned()),
-        ]
+    assert!(
+        !config
+            .iter()
+            .any(|(key, value)| key == "api-key" || value == DEFAULT_API_KEY)
     );
+    assert!(config.contains(&("api-key-injected".to_owned(), "true".to_owned())));
 
     let opted_in = Harness::with(|builder| builder.key_in_guest_config(true)).await;
     assert!(
@@ -39,4 +48,479 @@ async fn the_component_never_sees_the_key_unless_the_embedder_opts_in() {
         opted_in.connector.tag_conversation(tag_example()).await,
         Ok(dixa_host::TagResult { success: true })
     );
+}
+
+/// A connector running the hostile component against the simulator.
+async fn hostile(limits: CallLimits) -> Harness {
+    Harness::with(|builder| {
+        builder
+            .component(ComponentSource::Bytes(HOSTILE_COMPONENT.to_vec()))
+            .limits(limits)
+    })
+    .await
+}
+
+/// Runs one network command of the hostile component (see `hostile-guest/`).
+async fn command(connector: &Connector, content: String) -> Result<(String, String), Error> {
+    connector
+        .add_message(MessageInput {
+            conversation_id: "1".into(),
+            content,
+            direction: dixa_host::Direction::Inbound,
+            agent_id: None,
+        })
+        .await
+        .map(|message| (message.message_id, message.content.value))
+}
+
+fn not_an_operation() -> Error {
+    Error::Transport(
+        "ErrorCode::InternalError(Some(\"the host's policy denied the request: it is none of the connector's operations\"))"
+            .into(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_key_goes_only_to_the_operations_routes_and_nothing_else_reaches_dixa() {
+    let harness = hostile(CallLimits::default()).await;
+    let authority = harness.simulator.addr().to_string();
+    let send = |method: &str, path: &str, headers: &str| {
+        format!("send {method} http {authority} {path} {headers}")
+            .trim_end()
+            .to_owned()
+    };
+    // Derived from the table, so the cases follow new operations: every other
+    // method on each operation's path, and the operation's own method with a
+    // query, an extra segment, a dot segment or an absolute-form target.
+    let mut denied = vec![
+        send("POST", "/v1/webhooks", ""),
+        send("GET", "/v1/agents", ""),
+        send("POST", "/v1", ""),
+    ];
+    for operation in OPERATIONS {
+        let ids = ["9456", "eb31acbb-13f9-4ce7-abd3-44dd86266741"];
+        let route = path::fill(operation.dixa_path, &ids);
+        for method in ["GET", "POST", "PUT", "DELETE", "PATCH", "TRACE", "OPTIONS"] {
+            if method != operation.method.as_str() {
+                denied.push(send(method, &route, ""));
+            }
+        }
+        let method = operation.method.as_str();
+        denied.push(send(
+            method,
+            &format!("{route}?callback=https://evil.example"),
+            "",
+        ));
+        denied.push(send(method, &format!("{route}/extra"), ""));
+        denied.push(send(method, &route.replace("9456", ".."), ""));
+        denied.push(send(method, &route.replace("9456", "%2e%2e"), ""));
+        denied.push(send(method, &format!("http://evil.example{route}"), ""));
+    }
+    for content in &denied {
+        let result = command(&harness.connector, content.clone()).await;
+        assert!(
+            result == Err(not_an_operation())
+                || result == Err(Error::Transport("path refused".into())),
+            "{content}: {result:?}"
+        );
+    }
+    assert_eq!(harness.requests(), Vec::new(), "nothing reached Dixa");
+
+    // An operation's own request goes out with the key and only the allowed
+    // headers: a method override or a forwarding header is stripped.
+    let note = path::fill(OPERATIONS[0].dixa_path, &["9456"]);
+    assert_eq!(OPERATIONS[0].method, Method::Post);
+    let result = command(
+        &harness.connector,
+        send(
+            "POST",
+            &note,
+            "x-http-method-override=DELETE x-forwarded-host=evil.example authorization=guest-key accept=application/json",
+        ),
+    )
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    let request = harness.only_request();
+    let mut names: Vec<&str> = request.headers.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["accept", "authorization", "content-length", "host"]);
+    assert_eq!(request.header("authorization"), Some(DEFAULT_API_KEY));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_component_cannot_take_more_host_memory_than_its_limits() {
+    let limits = CallLimits {
+        resources: 256,
+        requests_in_flight: 2,
+        request_body_bytes: 64 << 10,
+        request_bytes_per_call: 128 << 10,
+        header_bytes: 8 << 10,
+    };
+    let harness = hostile(limits).await;
+    let authority = harness.simulator.addr().to_string();
+    for _ in 0..2 {
+        harness
+            .simulator
+            .inject(Fault::Delay(Duration::from_millis(500)));
+    }
+    let tag = "/v1/conversations/1/tags/t";
+
+    let in_flight = command(
+        &harness.connector,
+        format!("in-flight http {authority} {tag} 5"),
+    )
+    .await;
+    assert_eq!(
+        in_flight,
+        Err(Error::Transport(
+            "ErrorCode::InternalError(Some(\"the host allows at most 2 requests in flight per call\"))".into()
+        ))
+    );
+    let body = command(
+        &harness.connector,
+        format!(
+            "body http {authority} /v1/conversations/1/notes {}",
+            100 << 10
+        ),
+    )
+    .await;
+    assert_eq!(
+        body,
+        Err(Error::Transport(
+            "ErrorCode::InternalError(Some(\"the host sends at most 65536 body bytes per request and 131072 per call\"))"
+                .into()
+        ))
+    );
+    let header = command(&harness.connector, format!("header {}", 16 << 10)).await;
+    assert!(
+        matches!(&header, Err(Error::Component(e)) if e.ends_with("total size of fields exceeds limit")),
+        "{header:?}"
+    );
+    let resources = command(&harness.connector, "resources".into()).await;
+    assert!(
+        matches!(&resources, Err(Error::Component(e)) if e.contains("resource table")),
+        "{resources:?}"
+    );
+    // The connector is still fine after each of them.
+    let ok = command(
+        &harness.connector,
+        format!("send PUT http {authority} {tag}"),
+    )
+    .await;
+    assert!(ok.is_ok(), "{ok:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_spinning_component_yields_its_thread_and_the_wait_for_a_slot_counts_in_the_deadline() {
+    let harness = Harness::with(|builder| {
+        builder
+            .component(ComponentSource::Bytes(HOSTILE_COMPONENT.to_vec()))
+            .call_timeout(Duration::from_millis(1500))
+            .max_concurrent_calls(1)
+    })
+    .await;
+    let spin = || {
+        let mut input = note_example();
+        input.message = "spin".into();
+        harness.connector.create_internal_note(input)
+    };
+    // One thread: the timer below fires only if the spinning guest yields.
+    let ticked = std::sync::atomic::AtomicBool::new(false);
+    let (spun, ()) = tokio::join!(spin(), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        ticked.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    assert_eq!(spun, Err(Error::Deadline(Duration::from_millis(1500))));
+    assert!(ticked.load(std::sync::atomic::Ordering::SeqCst));
+
+    // Two calls, one slot: the second waits, and its wait counts.
+    let started = std::time::Instant::now();
+    let (first, second) = tokio::join!(spin(), spin());
+    assert_eq!(first, Err(Error::Deadline(Duration::from_millis(1500))));
+    assert_eq!(second, Err(Error::Deadline(Duration::from_millis(1500))));
+    assert!(
+        started.elapsed() < Duration::from_millis(2900),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_component_importing_sockets_or_files_is_refused_at_load() {
+    for interface in ["wasi:sockets/tcp@0.2.0", "wasi:filesystem/types@0.2.0"] {
+        let mut component = wasm_encoder::Component::new();
+        let mut types = wasm_encoder::ComponentTypeSection::new();
+        types.instance(&wasm_encoder::InstanceType::new());
+        component.section(&types);
+        let mut imports = wasm_encoder::ComponentImportSection::new();
+        imports.import(interface, wasm_encoder::ComponentTypeRef::Instance(0));
+        component.section(&imports);
+        let built = Connector::builder()
+            .component(ComponentSource::Bytes(component.finish()))
+            .build();
+        match built {
+            Err(BuildError::UnsupportedImport(name)) => assert_eq!(name, interface),
+            other => panic!("{interface}: {:?}", other.map(|_| ())),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_key_goes_over_https_only_except_to_loopback() {
+    let key = || ApiKey::new(DEFAULT_API_KEY).ok();
+    let insecure = Connector::builder()
+        .base_url("http://dixa.example.com")
+        .api_key(key())
+        .build();
+    assert!(
+        matches!(&insecure, Err(BuildError::InsecureBaseUrl(origin)) if origin == "http://dixa.example.com:80"),
+        "{:?}",
+        insecure.as_ref().map(|_| ())
+    );
+    for allowed in [
+        Connector::builder()
+            .base_url("http://127.0.0.1:9")
+            .api_key(key()),
+        Connector::builder()
+            .base_url("http://localhost:9")
+            .api_key(key()),
+        Connector::builder()
+            .base_url("http://[::1]:9")
+            .api_key(key()),
+        Connector::builder()
+            .base_url("http://dixa.example.com")
+            .api_key(key())
+            .insecure_http(true),
+        Connector::builder().base_url("http://dixa.example.com"),
+    ] {
+        assert!(allowed.cache_dir(Some(cache_dir())).build().is_ok());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_that_echoes_the_key_never_gets_it_printed() {
+    let harness = Harness::start().await;
+    harness.simulator.inject(Fault::EchoAuthorization);
+    let error = harness
+        .connector
+        .tag_conversation(tag_example())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        Error::Api {
+            status: 400,
+            message: "bad request with Authorization: <redacted> (see /errors?auth=<redacted>)"
+                .into()
+        }
+    );
+    assert!(!error.to_string().contains(DEFAULT_API_KEY));
+    assert!(!error.to_json().to_string().contains(DEFAULT_API_KEY));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_fronts_redact_an_echoed_key_whoever_holds_it() {
+    // The host holds the key (`dixa serve`), or the component does (Spin).
+    for (component, holds_key_itself) in [
+        (ComponentSource::EmbeddedService, false),
+        (ComponentSource::Bytes(SPIN_COMPONENT.to_vec()), true),
+    ] {
+        let harness = Harness::with(|builder| {
+            let builder = builder.component(component);
+            if holds_key_itself {
+                builder.api_key(None).config("api_key", DEFAULT_API_KEY)
+            } else {
+                builder
+            }
+        })
+        .await;
+        harness.simulator.inject(Fault::EchoAuthorization);
+        let simulator_addr = harness.simulator.addr();
+        let addr = serve(harness.connector).await;
+        let reply = send(addr, "PUT", "/conversations/9456/tags/t", "")
+            .await
+            .unwrap();
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (
+                400,
+                r#"{"error":"api","message":"Dixa answered 400: bad request with Authorization: <redacted> (see /errors?auth=<redacted>)","status":400}"#
+            ),
+            "{simulator_addr}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dixa_serve_refuses_callers_without_the_token_a_foreign_host_or_a_non_json_body() {
+    let harness =
+        Harness::with(|builder| builder.component(ComponentSource::EmbeddedService)).await;
+    let simulator = harness.simulator;
+    let addr = serve(harness.connector).await;
+    let host = addr.to_string();
+    let bearer = format!("Bearer {TEST_SERVICE_TOKEN}");
+    let note = r#"{"message":"hi"}"#;
+    let path = "/conversations/9456/notes";
+    // What a web page the operator visits can send, and what DNS rebinding does.
+    let cases: [(&[(&str, &str)], u16, &str); 6] = [
+        (
+            &[
+                ("host", "evil.example"),
+                ("origin", "https://evil.example"),
+                ("content-type", "text/plain"),
+                ("authorization", &bearer),
+            ],
+            421,
+            "forbidden-host",
+        ),
+        (
+            &[("host", &host), ("content-type", "application/json")],
+            401,
+            "unauthenticated",
+        ),
+        (
+            &[
+                ("host", &host),
+                ("content-type", "application/json"),
+                ("authorization", "Bearer wrong-token-0123456789"),
+            ],
+            401,
+            "unauthenticated",
+        ),
+        (
+            &[
+                ("host", &host),
+                ("content-type", "application/json"),
+                ("authorization", &format!("Basic {TEST_SERVICE_TOKEN}")),
+            ],
+            401,
+            "unauthenticated",
+        ),
+        (
+            &[
+                ("host", &host),
+                ("content-type", "text/plain"),
+                ("authorization", &bearer),
+                ("origin", "https://evil.example"),
+            ],
+            415,
+            "invalid-input",
+        ),
+        (
+            &[("host", &host), ("authorization", &bearer)],
+            415,
+            "invalid-input",
+        ),
+    ];
+    for (headers, status, kind) in cases {
+        let reply = send_with_headers(addr, "POST", path, headers, note)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(
+            (reply.status, body["error"].as_str()),
+            (status, Some(kind)),
+            "{headers:?}"
+        );
+    }
+    assert_eq!(simulator.requests(), Vec::new(), "nothing was sent");
+
+    for host in [host.as_str(), &format!("localhost:{}", addr.port())] {
+        let headers = [
+            ("host", host),
+            ("authorization", bearer.as_str()),
+            ("content-type", "application/json; charset=utf-8"),
+        ];
+        let reply = send_with_headers(addr, "POST", path, &headers, note)
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 200, "{host}: {reply:?}");
+    }
+    assert_eq!(simulator.requests().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_service_build_checks_the_token_itself_and_refuses_to_run_without_one() {
+    // As under `wasmtime serve` or Spin, where no host checks in front: here
+    // the host's check passes, and the component's own decides.
+    for (config, status, kind) in [
+        (Some("another-token-0123456789"), 401, "unauthenticated"),
+        (None, 503, "configuration"),
+    ] {
+        let harness = Harness::with(|builder| {
+            let builder = builder.component(ComponentSource::EmbeddedService);
+            match config {
+                Some(token) => builder.config("service-token", token),
+                None => builder.config("service-token", ""),
+            }
+        })
+        .await;
+        let simulator = harness.simulator;
+        let addr = serve(harness.connector).await;
+        let reply = send(addr, "PUT", "/conversations/9456/tags/t", "")
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(
+            (reply.status, body["error"].as_str()),
+            (status, Some(kind)),
+            "{config:?}"
+        );
+        assert_eq!(simulator.requests(), Vec::new());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dixa_serve_cannot_be_starved_by_slow_or_many_connections() {
+    let harness = Harness::with(|builder| {
+        builder
+            .component(ComponentSource::EmbeddedService)
+            .max_concurrent_calls(1)
+    })
+    .await;
+    let addr = serve_with(harness.connector, |mut options| {
+        options.header_read_timeout = Duration::from_secs(1);
+        options.body_timeout = Duration::from_secs(1);
+        options.max_connections = 2;
+        options
+    })
+    .await;
+    let closed_within = |mut stream: tokio::net::TcpStream, limit: Duration| async move {
+        let mut rest = Vec::new();
+        tokio::time::timeout(limit, stream.read_to_end(&mut rest))
+            .await
+            .map(|_| String::from_utf8_lossy(&rest).into_owned())
+    };
+
+    // Half a request line: the connection is closed after the header timeout.
+    let mut half = tokio::net::TcpStream::connect(addr).await.unwrap();
+    half.write_all(b"PUT /conversations/9456/ta").await.unwrap();
+    assert!(
+        closed_within(half, Duration::from_secs(10)).await.is_ok(),
+        "still open"
+    );
+
+    // A body that never arrives holds no call slot (there is one): another
+    // caller is served meanwhile, and the slow one gets 408.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /conversations/9456/notes HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {TEST_SERVICE_TOKEN}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"mess"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let tag = "/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741";
+    let served = send(addr, "PUT", tag, "").await.unwrap();
+    assert_eq!(served.status, 200, "{served:?}");
+    let answer = closed_within(slow, Duration::from_secs(10)).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+
+    // Past the connection cap: 503 at once, while the held ones stay open.
+    let _held = [
+        tokio::net::TcpStream::connect(addr).await.unwrap(),
+        tokio::net::TcpStream::connect(addr).await.unwrap(),
+    ];
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let over = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let answer = closed_within(over, Duration::from_secs(5)).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains(r#""error":"overloaded""#), "{answer}");
 }

@@ -6,7 +6,7 @@ use super::wasi::http::types::{
     ErrorCode, Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
 use super::wasi::io::streams::StreamError;
-use super::{Component, client};
+use super::{Component, access, client};
 use crate::service::{self, MAX_REQUEST_BYTES, Reply};
 
 /// Most bytes one `blocking-write-and-flush` may take.
@@ -16,7 +16,15 @@ const READ_CHUNK: u64 = 64 * 1024;
 
 impl Guest for Component {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-        let reply = match read_body(&request) {
+        // Callers are checked before their body is read or anything is sent.
+        let authorization = match request.headers().get("authorization").as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        };
+        let reply = match access()
+            .check(authorization.as_deref())
+            .and_then(|()| read_body(&request))
+        {
             Ok(body) => service::handle(
                 &method_name(&request.method()),
                 &request.path_with_query().unwrap_or_default(),

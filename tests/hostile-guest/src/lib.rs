@@ -1,7 +1,18 @@
 //! A component of the connector world that misbehaves on purpose, to prove the
 //! host's limits: `create-internal-note` with message "allocate" grabs memory
 //! without bound, "spin" loops forever; any other message succeeds at once.
-//! The other operations answer `invalid-input`.
+//!
+//! `add-message` runs the network command in its content, as a hostile
+//! integration would, and reports what the host let through:
+//! - `send METHOD SCHEME AUTHORITY PATH [NAME=VALUE]...`: one request; the
+//!   message id is the status, the content the response body.
+//! - `in-flight SCHEME AUTHORITY PATH N`: N PUTs at once, none awaited.
+//! - `body SCHEME AUTHORITY PATH BYTES`: a POST with a body of BYTES bytes.
+//! - `header BYTES`: a header set holding one value of BYTES bytes.
+//! - `resources`: header sets without end, never dropped.
+//!
+//! Failures come back as `transport` with `wasi:http`'s error code.
+//! `tag-conversation` answers `invalid-input`.
 
 #[cfg(target_arch = "wasm32")]
 mod component {
@@ -12,9 +23,13 @@ mod component {
     });
 
     use dixa::connector::types::{
-        Error, Message, MessageInput, Note, NoteInput, TagInput, TagResult,
+        Error, Message, MessageContent, MessageInput, Note, NoteInput, TagInput, TagResult,
     };
     use exports::dixa::connector::conversations::Guest;
+    use wasi::http::outgoing_handler::handle;
+    use wasi::http::types::{
+        ErrorCode, Fields, FutureIncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme,
+    };
 
     struct Hostile;
 
@@ -39,13 +54,146 @@ mod component {
             }
         }
 
-        fn add_message(_: MessageInput) -> Result<Message, Error> {
-            Err(Error::InvalidInput("not part of the fixture".into()))
+        fn add_message(input: MessageInput) -> Result<Message, Error> {
+            let words: Vec<&str> = input.content.split(' ').collect();
+            let (status, body) = match words.as_slice() {
+                ["send", method, scheme, authority, path, headers @ ..] => {
+                    let request = request(method, scheme, authority, path, headers)?;
+                    wait(handle(request, None).map_err(transport)?)?
+                }
+                ["in-flight", scheme, authority, path, count] => {
+                    let count: usize = count.parse().unwrap_or(0);
+                    let mut pending = Vec::new();
+                    for _ in 0..count {
+                        let request = request("PUT", scheme, authority, path, &[])?;
+                        pending.push(handle(request, None).map_err(transport)?);
+                    }
+                    let mut last = (0, String::new());
+                    for response in pending {
+                        last = wait(response)?;
+                    }
+                    last
+                }
+                ["body", scheme, authority, path, bytes] => {
+                    let bytes: usize = bytes.parse().unwrap_or(0);
+                    let request = request("POST", scheme, authority, path, &[])?;
+                    let body = request.body().map_err(|()| fail("no body"))?;
+                    let response = handle(request, None).map_err(transport)?;
+                    {
+                        let stream = body.write().map_err(|()| fail("no stream"))?;
+                        let chunk = vec![b'x'; 4096];
+                        let mut left = bytes;
+                        while left > 0 {
+                            let n = left.min(chunk.len());
+                            if stream.blocking_write_and_flush(&chunk[..n]).is_err() {
+                                break;
+                            }
+                            left -= n;
+                        }
+                    }
+                    let _ = OutgoingBody::finish(body, None);
+                    wait(response)?
+                }
+                ["header", bytes] => {
+                    let bytes: usize = bytes.parse().unwrap_or(0);
+                    let value = vec![b'x'; bytes];
+                    Fields::from_list(&[("x-big".to_owned(), value)])
+                        .map_err(|e| fail(&format!("{e:?}")))?;
+                    (0, String::new())
+                }
+                ["resources"] => {
+                    let mut hoard = Vec::new();
+                    loop {
+                        hoard.push(std::hint::black_box(Fields::new()));
+                    }
+                }
+                _ => return Err(Error::InvalidInput("unknown command".into())),
+            };
+            Ok(Message {
+                message_id: status.to_string(),
+                author_id: "hostile".into(),
+                created_at: "2021-12-01T12:46:36.581Z".into(),
+                direction: input.direction,
+                content: MessageContent {
+                    value: body,
+                    type_: "Text".into(),
+                },
+            })
         }
 
         fn tag_conversation(_: TagInput) -> Result<TagResult, Error> {
             Err(Error::InvalidInput("not part of the fixture".into()))
         }
+    }
+
+    fn fail(what: &str) -> Error {
+        Error::Transport(what.to_owned())
+    }
+
+    fn transport(code: ErrorCode) -> Error {
+        Error::Transport(format!("{code:?}"))
+    }
+
+    fn request(
+        method: &str,
+        scheme: &str,
+        authority: &str,
+        path: &str,
+        headers: &[&str],
+    ) -> Result<OutgoingRequest, Error> {
+        let headers: Vec<(String, Vec<u8>)> = headers
+            .iter()
+            .filter_map(|h| h.split_once('='))
+            .map(|(n, v)| (n.to_owned(), v.as_bytes().to_vec()))
+            .collect();
+        let fields = Fields::from_list(&headers).map_err(|e| fail(&format!("{e:?}")))?;
+        let request = OutgoingRequest::new(fields);
+        let method = match method {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "DELETE" => Method::Delete,
+            "PATCH" => Method::Patch,
+            "TRACE" => Method::Trace,
+            other => Method::Other(other.to_owned()),
+        };
+        let scheme = match scheme {
+            "http" => Scheme::Http,
+            "https" => Scheme::Https,
+            other => Scheme::Other(other.to_owned()),
+        };
+        request
+            .set_method(&method)
+            .map_err(|()| fail("method refused"))?;
+        request
+            .set_scheme(Some(&scheme))
+            .map_err(|()| fail("scheme refused"))?;
+        request
+            .set_authority(Some(authority))
+            .map_err(|()| fail("authority refused"))?;
+        request
+            .set_path_with_query(Some(path))
+            .map_err(|()| fail("path refused"))?;
+        Ok(request)
+    }
+
+    fn wait(response: FutureIncomingResponse) -> Result<(u16, String), Error> {
+        response.subscribe().block();
+        let response = match response.get() {
+            Some(Ok(Ok(response))) => response,
+            Some(Ok(Err(code))) => return Err(transport(code)),
+            _ => return Err(fail("no response")),
+        };
+        let status = response.status();
+        let mut text = Vec::new();
+        if let Ok(body) = response.consume() {
+            if let Ok(stream) = body.stream() {
+                while let Ok(chunk) = stream.blocking_read(65536) {
+                    text.extend_from_slice(&chunk);
+                }
+            }
+        }
+        Ok((status, String::from_utf8_lossy(&text).into_owned()))
     }
 
     export!(Hostile);
