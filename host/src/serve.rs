@@ -243,35 +243,25 @@ impl Guard {
         Guard { options, hosts }
     }
 
-    /// `Err` with the reply for a request that must not reach the component.
-    fn check<B>(&self, request: &Request<B>) -> Result<(), Response<Full<Bytes>>> {
-        let host = request
-            .headers()
+    /// `Err` for a request that must not reach the component.
+    fn check<B>(&self, request: &Request<B>) -> Result<(), Refusal> {
+        let headers = request.headers();
+        let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .and_then(|h| h.parse::<http::uri::Authority>().ok());
-        let host_ok = host.is_some_and(|host| {
-            let name = host
-                .as_str()
-                .rsplit_once(':')
-                .map_or(host.as_str(), |(name, port)| {
-                    if port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(':') {
-                        name
-                    } else {
-                        host.as_str()
-                    }
-                });
-            self.hosts.iter().any(|h| h.eq_ignore_ascii_case(name))
-        });
-        if !host_ok {
-            return Err(reply(
-                StatusCode::MISDIRECTED_REQUEST,
-                "forbidden-host",
-                "the Host header does not name this server (add it with --public-host)",
-            ));
+        if !host.is_some_and(|host| {
+            self.hosts
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(host.host()))
+        }) {
+            return Err(Refusal {
+                status: StatusCode::MISDIRECTED_REQUEST,
+                kind: "forbidden-host",
+                message: "the Host header does not name this server (add it with --public-host)",
+            });
         }
-        let authorization = match request
-            .headers()
+        let authorization = match headers
             .get_all(header::AUTHORIZATION)
             .iter()
             .collect::<Vec<_>>()
@@ -281,36 +271,49 @@ impl Guard {
             _ => None,
         };
         if !dixa_contract::auth::bearer_matches(authorization, self.options.token.expose()) {
-            let mut refused = reply(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "this service needs Authorization: Bearer <service token>",
-            );
-            refused.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
-            return Err(refused);
+            return Err(Refusal {
+                status: StatusCode::UNAUTHORIZED,
+                kind: "unauthenticated",
+                message: "this service needs Authorization: Bearer <service token>",
+            });
         }
-        let has_body = request
-            .headers()
+        let has_body = headers
             .get(header::CONTENT_LENGTH)
             .is_some_and(|len| len.as_bytes() != b"0")
-            || request.headers().contains_key(header::TRANSFER_ENCODING);
-        let json = request
-            .headers()
+            || headers.contains_key(header::TRANSFER_ENCODING);
+        let json = headers
             .get(header::CONTENT_TYPE)
             .and_then(|t| t.to_str().ok())
             .and_then(|t| t.split(';').next())
             .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
         if has_body && !json {
-            return Err(reply(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "invalid-input",
-                "a request body must be sent as Content-Type: application/json",
-            ));
+            return Err(Refusal {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                kind: "invalid-input",
+                message: "a request body must be sent as Content-Type: application/json",
+            });
         }
         Ok(())
+    }
+}
+
+/// Why the host answered a request itself.
+struct Refusal {
+    status: StatusCode,
+    kind: &'static str,
+    message: &'static str,
+}
+
+impl Refusal {
+    fn response(&self) -> Response<Full<Bytes>> {
+        let mut response = reply(self.status, self.kind, self.message);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }
 
@@ -323,8 +326,8 @@ async fn respond(
 ) -> Response<Full<Bytes>> {
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     if let Err(refused) = guard.check(&request) {
-        tracing::info!(%method, path, status = refused.status().as_u16(), "refused");
-        return refused;
+        tracing::info!(%method, path, status = refused.status.as_u16(), "refused");
+        return refused.response();
     }
     let (parts, body) = request.into_parts();
     let body = match tokio::time::timeout(

@@ -43,7 +43,14 @@ fn dixa(base_url: &str, key: Option<&str>, args: &[&str], stdin: &str) -> Output
     child.wait_with_output().unwrap()
 }
 
+/// The JSON of the last line of `bytes` (stderr starts with a note on the
+/// base URL when it is not Dixa's).
 fn json_of(bytes: &[u8]) -> Value {
+    let bytes = bytes
+        .trim_ascii_end()
+        .rsplit(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default();
     serde_json::from_slice(bytes)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
 }
@@ -416,5 +423,170 @@ fn component_writes_either_build() {
     assert_ne!(
         dixa_host::EMBEDDED_COMPONENT,
         dixa_host::EMBEDDED_SERVICE_COMPONENT
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_key_is_a_credentials_error_and_nothing_is_sent() {
+    let simulator = Simulator::start().await.unwrap();
+    for key in ["simulator-api-key\u{7}", "two words", "kéy"] {
+        let output = dixa(
+            &simulator.base_url(),
+            Some(key),
+            &["tag-conversation", TAG],
+            "",
+        );
+        assert_eq!(output.status.code(), Some(5), "{key:?}: {output:?}");
+        assert_eq!(json_of(&output.stderr)["error"], "invalid-credentials");
+    }
+    assert_eq!(simulator.requests(), Vec::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_key_never_goes_in_clear_to_a_remote_host_and_another_base_url_is_announced() {
+    let output = dixa(
+        "http://dixa.example.com",
+        Some(DEFAULT_API_KEY),
+        &["tag-conversation", TAG],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains(r#""error":"configuration""#), "{stderr}");
+    assert!(stderr.contains("https is required"), "{stderr}");
+
+    let simulator = Simulator::start().await.unwrap();
+    let output = dixa(
+        &simulator.base_url(),
+        Some(DEFAULT_API_KEY),
+        &["tag-conversation", TAG],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        format!(
+            "note: sending the API key to {} instead of Dixa's https://dev.dixa.io\n",
+            simulator.base_url()
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_echoed_key_is_redacted_on_stderr_and_batch_reports_are_private() {
+    let simulator = Simulator::start().await.unwrap();
+    simulator.inject(Fault::EchoAuthorization);
+    let output = dixa(
+        &simulator.base_url(),
+        Some(DEFAULT_API_KEY),
+        &["-v", "tag-conversation", TAG],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("Authorization: <redacted>"), "{stderr}");
+    assert!(!stderr.contains(DEFAULT_API_KEY), "{stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("lines.jsonl");
+    std::fs::write(
+        &input,
+        format!("{{\"op\":\"tag-conversation\",{}\n", &TAG[1..]),
+    )
+    .unwrap();
+    simulator.inject(Fault::EchoAuthorization);
+    let input = input.display().to_string();
+    let output = dixa(
+        &simulator.base_url(),
+        Some(DEFAULT_API_KEY),
+        &["batch", &input],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let report = format!("{input}.report.jsonl");
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        text.contains("<redacted>") && !text.contains(DEFAULT_API_KEY),
+        "{text}"
+    );
+    assert!(!String::from_utf8_lossy(&output.stdout).contains(DEFAULT_API_KEY));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&report).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_needs_a_token_prints_a_generated_one_once_and_drains_on_sigterm() {
+    let simulator = Simulator::start().await.unwrap();
+    simulator.inject(Fault::Delay(std::time::Duration::from_millis(1500)));
+    let mut server = Command::new(env!("CARGO_BIN_EXE_dixa"))
+        .args(["--base-url", &simulator.base_url(), "serve", "--port", "0"])
+        .env("DIXA_API_KEY", DEFAULT_API_KEY)
+        .env_remove("DIXA_SERVE_TOKEN")
+        .env(
+            "DIXA_CACHE_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-cache"),
+        )
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr =
+        std::io::BufRead::lines(std::io::BufReader::new(server.stderr.take().unwrap()));
+    let mut token = None;
+    let mut addr = None;
+    for line in stderr.by_ref() {
+        let line = line.unwrap();
+        if let Some(t) = line
+            .split("): ")
+            .nth(1)
+            .filter(|_| line.starts_with("Service token"))
+        {
+            token = Some(t.to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("Serving the Dixa connector on http://") {
+            addr = rest
+                .split(';')
+                .next()
+                .map(|a| a.parse::<std::net::SocketAddr>().unwrap());
+            break;
+        }
+    }
+    let (token, addr) = (token.unwrap(), addr.unwrap());
+    assert_eq!(token.len(), 64);
+    let tag = "/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741";
+    let host = addr.to_string();
+    let refused =
+        dixa_simulator::client::send_with_headers(addr, "PUT", tag, &[("host", &host)], "")
+            .await
+            .unwrap();
+    assert_eq!(refused.status, 401);
+
+    // A call in flight when SIGTERM arrives still gets its answer.
+    let bearer = format!("Bearer {token}");
+    let call = tokio::spawn(async move {
+        let headers = [("host", host.as_str()), ("authorization", bearer.as_str())];
+        dixa_simulator::client::send_with_headers(addr, "PUT", tag, &headers, "").await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let pid = server.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reply = call.await.unwrap().unwrap();
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, r#"{"success":true}"#)
+    );
+    let status = server.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let rest: Vec<String> = stderr.map(Result::unwrap).collect();
+    assert_eq!(rest, ["Stopped: every call in flight has finished"]);
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still listening"
     );
 }

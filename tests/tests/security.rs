@@ -362,7 +362,8 @@ async fn dixa_serve_refuses_callers_without_the_token_a_foreign_host_or_a_non_js
     let note = r#"{"message":"hi"}"#;
     let path = "/conversations/9456/notes";
     // What a web page the operator visits can send, and what DNS rebinding does.
-    let cases: [(&[(&str, &str)], u16, &str); 6] = [
+    type Case<'a> = (&'a [(&'a str, &'a str)], u16, &'a str);
+    let cases: [Case; 6] = [
         (
             &[
                 ("host", "evil.example"),
@@ -499,6 +500,15 @@ async fn dixa_serve_cannot_be_starved_by_slow_or_many_connections() {
         closed_within(half, Duration::from_secs(10)).await.is_ok(),
         "still open"
     );
+
+    // An idle keep-alive connection is closed after the same timeout.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "PUT /conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741 HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {TEST_SERVICE_TOKEN}\r\n\r\n"
+    );
+    idle.write_all(request.as_bytes()).await.unwrap();
+    let answered = closed_within(idle, Duration::from_secs(10)).await.unwrap();
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
 
     // A body that never arrives holds no call slot (there is one): another
     // caller is served meanwhile, and the slow one gets 408.

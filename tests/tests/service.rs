@@ -166,7 +166,7 @@ async fn errors_are_json_with_the_status_of_their_case_and_bad_requests_send_not
             "/",
             "",
             404,
-            r#"{"error":"no-route","message":"no operation at /: use POST /conversations/{id}/notes, POST /conversations/{id}/messages or PUT /conversations/{id}/tags/{tagId}"}"#,
+            r#"{"error":"no-route","message":"no operation at /: use POST /conversations/{conversationId}/notes, POST /conversations/{conversationId}/messages, PUT /conversations/{conversationId}/tags/{tagId}"}"#,
         ),
     ];
     for (method, path, body, status, expected) in bad {
@@ -307,6 +307,8 @@ fn the_spin_manifest_runs_the_tested_build() {
     );
     assert!(manifest.contains(r#"allowed_outbound_hosts = ["https://dev.dixa.io"]"#));
     assert!(manifest.contains("dixa_api_key = { required = true, secret = true }"));
+    assert!(manifest.contains("service_token = { required = true, secret = true }"));
+    assert!(manifest.contains(r#"service_token = "{{ service_token }}""#));
 }
 
 /// The import and export names each build carries, as the README lists them.
