@@ -418,3 +418,52 @@ fn json_response(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     );
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_accepts_back_off_up_to_a_second_and_log_rarely() {
+        let mut backoff = AcceptBackoff::default();
+        let error = std::io::Error::other("too many open files");
+        let delays: Vec<u128> = (0..9).map(|_| backoff.failed(&error).as_millis()).collect();
+        assert_eq!(delays, [10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        // Logged once so far; the failures since are counted for the next line.
+        assert_eq!(backoff.failures, 8);
+        backoff.reset();
+        assert_eq!(backoff.failed(&error).as_millis(), 10);
+    }
+
+    #[test]
+    fn only_hosts_naming_this_server_pass() {
+        let token = ServiceToken::new("0123456789abcdef").unwrap();
+        let mut options = ServeOptions::new(token);
+        options.public_hosts = vec!["Dixa.Example.com".into()];
+        let guard = Guard::new(options, "127.0.0.1:8081".parse().ok());
+        let check = |host: &str| {
+            let request = Request::builder()
+                .header("host", host)
+                .header("authorization", "Bearer 0123456789abcdef")
+                .body(())
+                .unwrap();
+            guard.check(&request).map_err(|refusal| refusal.kind)
+        };
+        for host in [
+            "127.0.0.1:8081",
+            "localhost",
+            "LOCALHOST:1",
+            "dixa.example.com",
+        ] {
+            assert_eq!(check(host), Ok(()), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "127.0.0.2:8081",
+            "localhost.evil.example",
+            "",
+        ] {
+            assert_eq!(check(host), Err("forbidden-host"), "{host}");
+        }
+    }
+}
