@@ -46,7 +46,12 @@ impl<'a> ComponentBuild<'a> {
             package: "dixa-guest",
             features,
             artifact: "dixa_guest.wasm",
-            inputs: &["guest/src", "guest/Cargo.toml"],
+            inputs: &[
+                "guest/src",
+                "guest/Cargo.toml",
+                "contract/src",
+                "contract/Cargo.toml",
+            ],
             target_dir,
         }
     }
