@@ -20,8 +20,10 @@ fn strip_bearer(value: &[u8]) -> Option<&[u8]> {
         .then(|| rest.trim_ascii())
 }
 
-/// Whether `token` is usable as a bearer token: 16 to 4096 printable ASCII
-/// characters without spaces.
+/// What [`is_valid_token`] asks of a token, for messages.
+pub const TOKEN_RULE: &str = "16 to 4096 printable ASCII characters without spaces";
+
+/// Whether `token` is usable as a bearer token: see [`TOKEN_RULE`].
 pub fn is_valid_token(token: &str) -> bool {
     (16..=4096).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic())
 }

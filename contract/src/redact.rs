@@ -25,6 +25,14 @@ pub fn redact<'t>(text: &'t str, secret: &str) -> Cow<'t, str> {
     text
 }
 
+/// [`redact`] for an owned string, reusing it when there is nothing to replace.
+pub fn redact_owned(text: String, secret: &str) -> String {
+    match redact(&text, secret) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(clean) => clean,
+    }
+}
+
 /// The secret as it reads inside a JSON string.
 fn json_escaped(secret: &str) -> Cow<'_, str> {
     if !secret.contains(['"', '\\']) {

@@ -165,10 +165,10 @@ impl<T: Transport> Client<T> {
     }
 
     /// `text` with the configured `api-key` redacted (see [`dixa_contract::redact`]).
-    pub fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+    pub fn redact(&self, text: String) -> String {
         match &self.settings.api_key {
-            Some(key) => dixa_contract::redact::redact(text, key),
-            None => std::borrow::Cow::Borrowed(text),
+            Some(key) => dixa_contract::redact::redact_owned(text, key),
+            None => text,
         }
     }
 

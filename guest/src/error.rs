@@ -50,10 +50,7 @@ impl Error {
 impl Error {
     /// The error with `secret` redacted from every text it carries.
     pub fn redacted(self, secret: &str) -> Error {
-        let clean = |text: String| match dixa_contract::redact::redact(&text, secret) {
-            std::borrow::Cow::Borrowed(_) => text,
-            std::borrow::Cow::Owned(clean) => clean,
-        };
+        let clean = |text| dixa_contract::redact::redact_owned(text, secret);
         match self {
             Error::InvalidInput(detail) => Error::InvalidInput(clean(detail)),
             Error::Unauthorized(message) => Error::Unauthorized(clean(message)),

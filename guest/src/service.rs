@@ -97,9 +97,7 @@ pub fn handle<T: Transport>(
     };
     let mut reply = outcome.unwrap_or_else(|error| error_reply(&error));
     // Dixa's answer could quote the key back (an echoing proxy); never pass it on.
-    if let std::borrow::Cow::Owned(body) = client.redact(&reply.body) {
-        reply.body = body;
-    }
+    reply.body = client.redact(reply.body);
     reply
 }
 
@@ -182,8 +180,8 @@ pub enum Access {
     /// Explicitly open (`allow-unauthenticated = "true"`): only behind an
     /// authenticating proxy.
     Open,
-    /// No usable token and not explicitly open: every request is refused.
-    Unconfigured(&'static str),
+    /// No usable token and not explicitly open: every request is refused, with this reason.
+    Unconfigured(String),
 }
 
 impl std::fmt::Debug for Access {
@@ -206,13 +204,15 @@ impl Access {
         };
         match read("service-token") {
             Some(token) if auth::is_valid_token(&token) => Access::Token(token),
-            Some(_) => Access::Unconfigured(
-                "the service-token config key must be 16 to 4096 printable ASCII characters without spaces",
-            ),
+            Some(_) => Access::Unconfigured(format!(
+                "the service-token config key must be {}",
+                auth::TOKEN_RULE
+            )),
             None if read("allow-unauthenticated").as_deref() == Some("true") => Access::Open,
             None => Access::Unconfigured(
                 "no service-token is configured: set it, or set allow-unauthenticated to \"true\" \
-                 only behind a proxy that authenticates callers",
+                 only behind a proxy that authenticates callers"
+                    .to_owned(),
             ),
         }
     }

@@ -126,31 +126,35 @@ enum Command {
     /// /conversations/{conversationId}/tags/{tagId}. Every request needs
     /// `Authorization: Bearer <token>`: the token comes from DIXA_SERVE_TOKEN or
     /// --token-file, else a random one is printed once on stderr.
-    Serve {
-        /// Port to listen on (0: any free port; the address is printed on stderr).
-        #[arg(long, default_value_t = 8081)]
-        port: u16,
-        /// Address to listen on. Anything but loopback belongs behind a
-        /// TLS-terminating proxy: the token travels in clear without one.
-        #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
-        bind: std::net::IpAddr,
-        /// File holding the service token (instead of DIXA_SERVE_TOKEN).
-        #[arg(long, value_name = "FILE")]
-        token_file: Option<PathBuf>,
-        /// A host name callers may use in the Host header besides the bound
-        /// address and localhost. Repeatable.
-        #[arg(long = "public-host", value_name = "NAME")]
-        public_hosts: Vec<String>,
-        /// Connections open at once; more are answered 503.
-        #[arg(long, default_value_t = 1024)]
-        max_connections: usize,
-    },
+    Serve(ServeArgs),
     /// Serve the Dixa simulator on 127.0.0.1 until interrupted.
     Simulator {
         /// Port to listen on (0: any free port).
         #[arg(long, default_value_t = 8080)]
         port: u16,
     },
+}
+
+/// Options of `dixa serve`.
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Port to listen on (0: any free port; the address is printed on stderr).
+    #[arg(long, default_value_t = 8081)]
+    port: u16,
+    /// Address to listen on. Anything but loopback belongs behind a
+    /// TLS-terminating proxy: the token travels in clear without one.
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    bind: std::net::IpAddr,
+    /// File holding the service token (instead of DIXA_SERVE_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// A host name callers may use in the Host header besides the bound
+    /// address and localhost. Repeatable.
+    #[arg(long = "public-host", value_name = "NAME")]
+    public_hosts: Vec<String>,
+    /// Connections open at once; more are answered 503.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
 }
 
 /// Exit codes, as documented in the README.
@@ -248,8 +252,8 @@ async fn run(cli: Cli) -> u8 {
         Ok(input) => input,
         Err(e) => return fail(exit::INVALID_INPUT, "invalid-input", &format!("{e:#}")),
     };
-    if let Command::Serve { .. } = &cli.command {
-        return match serve(&cli).await {
+    if let Command::Serve(args) = &cli.command {
+        return match serve(&cli, args).await {
             Ok(code) => code,
             Err(failure) => failure.report(),
         };
@@ -267,7 +271,7 @@ async fn run(cli: Cli) -> u8 {
         Command::Demo
         | Command::Component { .. }
         | Command::Simulator { .. }
-        | Command::Serve { .. }
+        | Command::Serve(_)
         | Command::Batch { .. } => {
             return exit::FAILURE;
         }
@@ -493,18 +497,8 @@ async fn run_batch(
 
 /// `dixa serve`: the component's HTTP routes, behind the service token, until
 /// SIGINT or SIGTERM; in-flight calls finish before it exits.
-async fn serve(cli: &Cli) -> Result<u8, Failure> {
-    let Command::Serve {
-        port,
-        bind,
-        token_file,
-        public_hosts,
-        max_connections,
-    } = &cli.command
-    else {
-        return Ok(exit::FAILURE);
-    };
-    let token = service_token(token_file.as_deref())?;
+async fn serve(cli: &Cli, args: &ServeArgs) -> Result<u8, Failure> {
+    let token = service_token(args.token_file.as_deref())?;
     // The component checks the same token, so both layers agree.
     let connector = connector_with(cli, ComponentSource::EmbeddedService, |builder| {
         builder.config("service-token", token.expose())
@@ -516,7 +510,8 @@ async fn serve(cli: &Cli) -> Result<u8, Failure> {
             "the component does not export wasi:http/incoming-handler: build it as the connector-service world",
         ));
     }
-    let listener = tokio::net::TcpListener::bind((*bind, *port))
+    let (bind, port) = (args.bind, args.port);
+    let listener = tokio::net::TcpListener::bind((bind, port))
         .await
         .with_context(|| format!("cannot listen on {bind}:{port}"))?;
     let addr = listener.local_addr().context("the bound address")?;
@@ -528,8 +523,8 @@ async fn serve(cli: &Cli) -> Result<u8, Failure> {
         );
     }
     let mut options = dixa_host::serve::ServeOptions::new(token);
-    options.public_hosts = public_hosts.clone();
-    options.max_connections = (*max_connections).max(1);
+    options.public_hosts = args.public_hosts.clone();
+    options.max_connections = args.max_connections.max(1);
     options.drain_timeout =
         Duration::try_from_secs_f64(cli.timeout).unwrap_or(options.drain_timeout);
     dixa_host::serve::serve(
@@ -566,7 +561,10 @@ fn service_token(file: Option<&std::path::Path>) -> Result<ServiceToken, Failure
         Failure::new(
             exit::INVALID_INPUT,
             "configuration",
-            format!("the service token from {from} must be 16 to 4096 printable ASCII characters without spaces"),
+            format!(
+                "the service token from {from} must be {}",
+                dixa_contract::auth::TOKEN_RULE
+            ),
         )
     })
 }

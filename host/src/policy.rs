@@ -24,7 +24,11 @@ pub const MAX_KEY_BYTES: usize = 4096;
 
 /// A Dixa API key. Its `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(Arc<str>);
+pub struct ApiKey {
+    key: Arc<str>,
+    /// The `Authorization` value, built once and marked sensitive.
+    header: http::HeaderValue,
+}
 
 /// Why a string is not an API key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,24 +52,30 @@ impl ApiKey {
             Err(InvalidKey::Empty)
         } else if key.len() > MAX_KEY_BYTES {
             Err(InvalidKey::Malformed("it is too long"))
-        } else if !key.bytes().all(|b| b.is_ascii_graphic()) {
-            Err(InvalidKey::Malformed(
-                "it holds a space, a control character or non-ASCII text",
-            ))
         } else {
-            Ok(ApiKey(key.into()))
+            let malformed =
+                || InvalidKey::Malformed("it holds a space, a control character or non-ASCII text");
+            if !key.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(malformed());
+            }
+            let mut header = http::HeaderValue::from_str(key).map_err(|_| malformed())?;
+            header.set_sensitive(true);
+            Ok(ApiKey {
+                key: key.into(),
+                header,
+            })
         }
     }
 
     /// The key itself, for the `Authorization` header only.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.key
     }
 
     /// `text` with the key replaced by `<redacted>`, also in its JSON-escaped
     /// and percent-encoded forms.
     pub fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
-        dixa_contract::redact::redact(text, &self.0)
+        dixa_contract::redact::redact(text, &self.key)
     }
 }
 
@@ -382,18 +392,7 @@ impl WasiHttpHooks for PolicyHooks {
                 }
             }
             if let Some(key) = api_key {
-                // `ApiKey::new` admits only printable ASCII, always a valid value.
-                match http::HeaderValue::from_str(key.expose()) {
-                    Ok(mut value) => {
-                        value.set_sensitive(true);
-                        headers.insert(http::header::AUTHORIZATION, value);
-                    }
-                    Err(_) => {
-                        return Box::new(async {
-                            Err(wasmtime_wasi_http::Error::ConfigurationError)
-                        });
-                    }
-                }
+                headers.insert(http::header::AUTHORIZATION, key.header);
             }
         }
         self.in_flight.fetch_add(1, Ordering::Relaxed);

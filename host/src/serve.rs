@@ -377,11 +377,11 @@ async fn respond(
                 Ok(std::borrow::Cow::Owned(clean)) => Bytes::from(clean),
                 _ => body,
             };
-            let mut response = Response::from_parts(parts, Full::new(body.clone()));
-            response.headers_mut().insert(
-                header::CONTENT_LENGTH,
-                header::HeaderValue::from(body.len()),
-            );
+            let length = header::HeaderValue::from(body.len());
+            let mut response = Response::from_parts(parts, Full::new(body));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, length);
             response
         }
         Err(e) => {

@@ -208,10 +208,7 @@ impl Error {
 
     /// The error with `key` redacted from every text it carries.
     pub fn redacted(self, key: &crate::ApiKey) -> Error {
-        let clean = |text: String| match key.redact(&text) {
-            std::borrow::Cow::Borrowed(_) => text,
-            std::borrow::Cow::Owned(clean) => clean,
-        };
+        let clean = |text| dixa_contract::redact::redact_owned(text, key.expose());
         match self {
             Error::InvalidInput(text) => Error::InvalidInput(clean(text)),
             Error::Unauthorized(text) => Error::Unauthorized(clean(text)),
