@@ -44,7 +44,8 @@ pub const DIXA_BASE_URL: &str = "https://dev.dixa.io";
 const KEEP_RESIDENT: usize = 512 << 10;
 const KEEP_RESIDENT_SMALL: usize = 64 << 10;
 
-/// How often the engine's epoch advances; the granularity of call deadlines.
+/// How often the engine's epoch advances: a busy guest yields its thread this often,
+/// so the timeout around a call can stop it.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Which component to run.
@@ -351,7 +352,7 @@ pub struct LoadReport {
 }
 
 /// An engine with pooled instances sized for `calls` concurrent calls and
-/// epoch interruption for deadlines.
+/// epoch interruption, so a busy guest yields.
 fn engine(memory_limit: usize, calls: u32) -> Result<Engine, BuildError> {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(calls)
@@ -548,10 +549,8 @@ impl Connector {
                     .into(),
             )
         })?;
-        let started = Instant::now();
-        let permit = self.permit_within_deadline().await?;
+        let (permit, time_left) = self.turn().await?;
         let (mut store, sandbox) = self.sandbox();
-        let time_left = self.call_timeout.saturating_sub(started.elapsed());
         let (sender, receiver) = tokio::sync::oneshot::channel();
         // The sandbox outlives this function while the body streams out.
         let run = tokio::spawn(async move {
@@ -605,23 +604,23 @@ impl Connector {
         F: FnOnce(Store<CallState>, bindings::Connector) -> Fut,
         Fut: Future<Output = wasmtime::Result<Result<T, wit::Error>>>,
     {
-        let started = Instant::now();
-        let _permit = self.permit_within_deadline().await?;
+        let (_permit, time_left) = self.turn().await?;
         let (mut store, sandbox) = self.sandbox();
         let run = async {
             let connector = self.pre.instantiate_async(&mut store).await?;
             operation(store, connector).await
         };
-        let time_left = self.call_timeout.saturating_sub(started.elapsed());
         sandbox.outcome(tokio::time::timeout(time_left, run).await)
     }
 
-    /// A turn among the concurrent calls; the wait counts inside the call's deadline.
-    async fn permit_within_deadline(&self) -> Result<OwnedSemaphorePermit, Error> {
+    /// A turn among the concurrent calls, and the time left of the call's
+    /// deadline, inside which the wait for the turn counts.
+    async fn turn(&self) -> Result<(OwnedSemaphorePermit, Duration), Error> {
+        let started = Instant::now();
         match tokio::time::timeout(self.call_timeout, Arc::clone(&self.permits).acquire_owned())
             .await
         {
-            Ok(Ok(permit)) => Ok(permit),
+            Ok(Ok(permit)) => Ok((permit, self.call_timeout.saturating_sub(started.elapsed()))),
             Ok(Err(_closed)) => Err(Error::Component("the connector is shutting down".into())),
             Err(_elapsed) => Err(Error::Deadline(self.call_timeout)),
         }

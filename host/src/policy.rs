@@ -385,11 +385,14 @@ impl WasiHttpHooks for PolicyHooks {
         }
         if let Verdict::Dixa { api_key, .. } = verdict {
             let headers = request.headers_mut();
-            let names: Vec<http::HeaderName> = headers.keys().cloned().collect();
-            for name in names {
-                if !DIXA_REQUEST_HEADERS.contains(&name.as_str()) {
-                    headers.remove(&name);
-                }
+            // Usually none: the connector's own requests carry only allowed headers.
+            let stripped: Vec<http::HeaderName> = headers
+                .keys()
+                .filter(|name| !DIXA_REQUEST_HEADERS.contains(&name.as_str()))
+                .cloned()
+                .collect();
+            for name in stripped {
+                headers.remove(&name);
             }
             if let Some(key) = api_key {
                 headers.insert(http::header::AUTHORIZATION, key.header);

@@ -111,11 +111,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let local = listener.local_addr().ok();
-    let guard = Arc::new(Guard::new(options.clone(), local));
+    let guard = Arc::new(Guard::new(&options, local));
     let connections = Arc::new(Semaphore::new(options.max_connections));
     let (stop, stopping) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut backoff = AcceptBackoff::default();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(options.header_read_timeout);
     tokio::pin!(shutdown);
     loop {
         let stream = tokio::select! {
@@ -140,7 +143,7 @@ pub async fn serve(
         let connector = Arc::clone(&connector);
         let guard = Arc::clone(&guard);
         let mut stopping = stopping.clone();
-        let header_read_timeout = options.header_read_timeout;
+        let http = http.clone();
         tasks.spawn(async move {
             let _permit = permit;
             let service = service_fn(move |request| {
@@ -148,10 +151,7 @@ pub async fn serve(
                 let guard = Arc::clone(&guard);
                 async move { Ok::<_, Infallible>(respond(&connector, &guard, request).await) }
             });
-            let connection = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_read_timeout)
-                .serve_connection(TokioIo::new(stream), service);
+            let connection = http.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
             let ended = tokio::select! {
                 ended = connection.as_mut() => ended,
@@ -225,13 +225,16 @@ impl AcceptBackoff {
 
 /// The checks made before the component runs.
 struct Guard {
-    options: ServeOptions,
+    /// What `Authorization: Bearer` must carry.
+    token: ServiceToken,
+    /// Longest wait for a request's whole body.
+    body_timeout: Duration,
     /// Accepted `Host` names, lowercase, without port.
     hosts: Vec<String>,
 }
 
 impl Guard {
-    fn new(options: ServeOptions, local: Option<SocketAddr>) -> Self {
+    fn new(options: &ServeOptions, local: Option<SocketAddr>) -> Self {
         let mut hosts = vec!["localhost".to_owned()];
         if let Some(local) = local {
             hosts.push(match local.ip() {
@@ -240,7 +243,11 @@ impl Guard {
             });
         }
         hosts.extend(options.public_hosts.iter().map(|h| h.to_ascii_lowercase()));
-        Guard { options, hosts }
+        Guard {
+            token: options.token.clone(),
+            body_timeout: options.body_timeout,
+            hosts,
+        }
     }
 
     /// `Err` for a request that must not reach the component.
@@ -270,7 +277,7 @@ impl Guard {
             [one] => Some(one.as_bytes()),
             _ => None,
         };
-        if !dixa_contract::auth::bearer_matches(authorization, self.options.token.expose()) {
+        if !dixa_contract::auth::bearer_matches(authorization, self.token.expose()) {
             return Err(Refusal {
                 status: StatusCode::UNAUTHORIZED,
                 kind: "unauthenticated",
@@ -331,7 +338,7 @@ async fn respond(
     }
     let (parts, body) = request.into_parts();
     let body = match tokio::time::timeout(
-        guard.options.body_timeout,
+        guard.body_timeout,
         Limited::new(body, MAX_REQUEST_BODY).collect(),
     )
     .await
@@ -440,7 +447,7 @@ mod tests {
         let token = ServiceToken::new("0123456789abcdef").unwrap();
         let mut options = ServeOptions::new(token);
         options.public_hosts = vec!["Dixa.Example.com".into()];
-        let guard = Guard::new(options, "127.0.0.1:8081".parse().ok());
+        let guard = Guard::new(&options, "127.0.0.1:8081".parse().ok());
         let check = |host: &str| {
             let request = Request::builder()
                 .header("host", host)
