@@ -1,7 +1,8 @@
 //! The same component on hosts other than this crate's: Node.js through jco
 //! (`jco transpile`, and `jco serve` for the HTTP service build) and the wasmtime
-//! CLI (`wasmtime run --invoke`, `wasmtime serve`). Each test says why when it
-//! is skipped.
+//! CLI (`wasmtime run --invoke`, `wasmtime serve`). Without a tool a test says
+//! why and is skipped, except under `CI=true`, where it fails: `.ci/test`
+//! installs every tool these tests need.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -20,6 +21,15 @@ mod common;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Reports a missing tool: fails the test under `CI=true`, else says why it is skipped.
+fn missing(why: &str) {
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{why}, and CI=true: `bash .ci/test` installs it"
+    );
+    eprintln!("skipped: {why}");
 }
 
 fn available(program: &str) -> bool {
@@ -66,7 +76,7 @@ fn node_recipe() -> Option<PathBuf> {
         true
     });
     if !installed {
-        eprintln!("skipped: node and npm are needed for the jco tests");
+        missing("node and npm are needed for the jco tests");
     }
     installed.then_some(node)
 }
@@ -137,10 +147,7 @@ fn wasmtime_cli() -> Option<String> {
         .chain(["wasmtime".to_owned(), installed.display().to_string()])
         .find(|program| available(program));
     if found.is_none() {
-        eprintln!(
-            "skipped: the wasmtime CLI is not installed; \
-             `cargo install wasmtime-cli@48.0.8 --locked --root target/tools` enables this test"
-        );
+        missing("the wasmtime CLI is not installed (in $WASMTIME, on PATH or in target/tools)");
     }
     found
 }
