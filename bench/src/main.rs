@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use dixa_host::demo::{message_example, note_example, tag_example};
-use dixa_host::{ApiKey, Connector};
+use dixa_host::{ApiKey, Connector, RateLimit};
 use dixa_simulator::{DEFAULT_API_KEY, Fault, Simulator};
 
 use crate::native::NativeClient;
@@ -126,6 +126,7 @@ fn profile() -> Result<()> {
     let connector = Connector::builder()
         .base_url(simulator.base_url())
         .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
+        .rate_limit(RateLimit::UNLIMITED)
         .build()?;
     let component = Subject::Component(Arc::new(connector));
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -153,6 +154,7 @@ async fn measure(simulator: &Simulator, dixa: &Path) -> Result<Report> {
         Connector::builder()
             .base_url(&base_url)
             .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
+            .rate_limit(RateLimit::UNLIMITED)
             .build()?,
     );
     let component = Subject::Component(Arc::clone(&connector));

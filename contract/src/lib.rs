@@ -1,13 +1,16 @@
 //! What the Dixa connector's guest and host must agree on, in one place both
 //! compile: the table of operations ([`operations`]), the codec for the path
-//! segments they send ([`path`]), and how the API key is kept out of text
-//! ([`redact`]), and how an HTTP front checks its caller's token ([`auth`]).
+//! segments they send ([`path`]), the error and its one JSON rendering
+//! ([`error`]), how the API key is kept out of text ([`redact`]), and how an
+//! HTTP front checks its caller's token ([`auth`]).
 //!
 //! Plain Rust with no I/O, small enough for the guest component.
 
 pub mod auth;
+pub mod error;
 pub mod operations;
 pub mod path;
 pub mod redact;
 
+pub use error::{Error, ErrorBody, TransportKind};
 pub use operations::{Method, OPERATIONS, Operation};

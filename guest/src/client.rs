@@ -3,11 +3,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::error::{self, Credentials, Error};
+use crate::error::{self, Credentials, Error, TransportKind};
 use crate::model::{Message, MessageInput, Note, NoteInput, TagInput};
 use crate::request::{self, DixaRequest, Method};
 use crate::response;
-use crate::retry::{self, Failure};
+use crate::retry;
 
 /// Dixa's API origin, used when the `base-url` config key is unset.
 pub const DEFAULT_BASE_URL: &str = "https://dev.dixa.io";
@@ -50,7 +50,7 @@ impl Settings {
                 Ok(None) => get(&key.replace('-', "_")),
                 found => found,
             };
-            value.map_err(|e| Error::Transport(format!("reading config key {key}: {e}")))
+            value.map_err(|e| Error::Configuration(format!("reading config key {key}: {e}")))
         };
         let base_url = read("base-url")?.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
         let api_key = read("api-key")?.filter(|key| !key.is_empty());
@@ -76,24 +76,24 @@ fn check_base_url(url: &str) -> Result<String, Error> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| Error::invalid("base-url config", "must start with https:// or http://"))?;
+        .ok_or_else(|| unusable_base_url("must start with https:// or http://"))?;
     let host = rest.split('/').next().unwrap_or_default();
     if host.is_empty() || host.contains('@') {
-        return Err(Error::invalid(
-            "base-url config",
-            "must name a host, without user info",
-        ));
+        return Err(unusable_base_url("must name a host, without user info"));
     }
     if url
         .chars()
         .any(|c| !c.is_ascii_graphic() || c == '?' || c == '#')
     {
-        return Err(Error::invalid(
-            "base-url config",
+        return Err(unusable_base_url(
             "must not contain spaces, a query or a fragment",
         ));
     }
     Ok(url.trim_end_matches('/').to_owned())
+}
+
+fn unusable_base_url(rule: &str) -> Error {
+    Error::Configuration(format!("base-url: {rule}"))
 }
 
 /// One HTTP request as the transport sends it.
@@ -117,9 +117,9 @@ pub struct HttpResponse {
 /// A request that got no usable response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransportError {
+    /// What went wrong, which also says whether the request may have been sent.
+    pub kind: TransportKind,
     pub message: String,
-    /// False when trying again cannot help, e.g. the host denied the destination.
-    pub retryable: bool,
 }
 
 /// Sends HTTP requests and waits; `wasi:http` in the component, a fake in tests.
@@ -149,13 +149,15 @@ impl<T: Transport> Client<T> {
     /// `create-internal-note`.
     pub fn create_internal_note(&mut self, input: &NoteInput) -> Result<Note, Error> {
         let request = request::create_internal_note(input)?;
-        response::note(&self.execute(&request)?.body)
+        let body = self.execute(&request)?.body;
+        response::note(&body).map_err(|e| self.invalid_response(&request, e))
     }
 
     /// `add-message`.
     pub fn add_message(&mut self, input: &MessageInput) -> Result<Message, Error> {
         let request = request::add_message(input)?;
-        response::message(&self.execute(&request)?.body)
+        let body = self.execute(&request)?.body;
+        response::message(&body).map_err(|e| self.invalid_response(&request, e))
     }
 
     /// `tag-conversation`: `Ok` once Dixa confirmed.
@@ -175,11 +177,23 @@ impl<T: Transport> Client<T> {
     /// Sends `request` (see [`Client::send`]), with the configured `api-key`
     /// redacted from any error.
     fn execute(&mut self, request: &DixaRequest) -> Result<HttpResponse, Error> {
-        self.send(request)
-            .map_err(|error| match &self.settings.api_key {
-                Some(key) => error.redacted(key),
-                None => error,
-            })
+        self.send(request).map_err(|error| self.redact_error(error))
+    }
+
+    /// A success answer to `request` whose body is wrong: Dixa acted if the
+    /// request changes something.
+    fn invalid_response(&self, request: &DixaRequest, message: String) -> Error {
+        self.redact_error(Error::InvalidResponse {
+            message,
+            dixa_may_have_acted: request.changes,
+        })
+    }
+
+    fn redact_error(&self, error: Error) -> Error {
+        match &self.settings.api_key {
+            Some(key) => error.redacted(key),
+            None => error,
+        }
     }
 
     /// Sends `request`, retrying as `retry` allows; `Ok` only for a 2xx answer.
@@ -189,42 +203,37 @@ impl<T: Transport> Client<T> {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let (error, failure) = match self.transport.send(&http) {
+            let (error, retry_after) = match self.transport.send(&http) {
                 Ok(response) => {
-                    let retry_after = response
-                        .retry_after
-                        .as_deref()
-                        .and_then(|value| retry::parse_retry_after(value, self.transport.now()));
-                    let seconds = retry_after.map(|d| {
-                        u32::try_from(d.as_secs() + u64::from(d.subsec_nanos() > 0))
-                            .unwrap_or(u32::MAX)
+                    let retry_after = response.retry_after.as_deref().and_then(|value| {
+                        dixa_contract::error::parse_retry_after(value, self.transport.now())
                     });
                     match error::from_status(
                         response.status,
-                        seconds,
+                        retry_after.map(dixa_contract::error::whole_seconds),
                         &response.body,
                         self.settings.credentials(),
+                        request.changes,
                     ) {
                         None if response.body.len() > MAX_RESPONSE_BYTES => {
-                            return Err(Error::InvalidResponse(format!(
-                                "body larger than {MAX_RESPONSE_BYTES} bytes"
-                            )));
+                            return Err(Error::InvalidResponse {
+                                message: format!("body larger than {MAX_RESPONSE_BYTES} bytes"),
+                                dixa_may_have_acted: request.changes,
+                            });
                         }
                         None => return Ok(response),
-                        Some(error) => {
-                            let failure = Failure::of(&error, retry_after);
-                            (error, failure)
-                        }
+                        Some(error) => (error, retry_after),
                     }
                 }
-                Err(e) => (
-                    Error::Transport(e.message),
-                    Failure::Transport {
-                        retryable: e.retryable,
-                    },
-                ),
+                Err(e) => (Error::transport(e.kind, e.message, request.changes), None),
             };
-            match retry::delay(failure, request.is_idempotent(), attempts, waited) {
+            match retry::delay(
+                &error,
+                retry_after,
+                request.is_idempotent(),
+                attempts,
+                waited,
+            ) {
                 Some(delay) => {
                     self.transport.sleep(delay);
                     waited += delay;
@@ -391,23 +400,56 @@ mod tests {
             failing.add_message(&inbound()),
             Err(Error::Api {
                 status: 500,
-                message: "boom".into()
+                message: "boom".into(),
+                dixa_may_have_acted: true,
             })
         );
         assert_eq!(failing.transport.sent.len(), 1);
 
         let mut broken = client(
             vec![Err(TransportError {
+                kind: TransportKind::ConnectionLost,
                 message: "connection reset".into(),
-                retryable: true,
             })],
             Some("k"),
         );
         assert_eq!(
             broken.add_message(&inbound()),
-            Err(Error::Transport("connection reset".into()))
+            Err(Error::Transport {
+                kind: TransportKind::ConnectionLost,
+                message: "connection reset".into(),
+                dixa_may_have_acted: true,
+            })
         );
         assert_eq!(broken.transport.sent.len(), 1);
+    }
+
+    #[test]
+    fn post_is_retried_when_no_connection_was_made_but_not_after_a_tls_failure() {
+        let refused = || TransportError {
+            kind: TransportKind::Connect,
+            message: "connection refused".into(),
+        };
+        let mut client_ = client(vec![Err(refused()), answer(200, None, MESSAGE)], Some("k"));
+        assert!(client_.add_message(&inbound()).is_ok());
+        assert_eq!(client_.transport.sent.len(), 2);
+
+        let mut tls = client(
+            vec![Err(TransportError {
+                kind: TransportKind::Tls,
+                message: "invalid peer certificate".into(),
+            })],
+            Some("k"),
+        );
+        assert_eq!(
+            tls.tag_conversation(&tag()),
+            Err(Error::Transport {
+                kind: TransportKind::Tls,
+                message: "invalid peer certificate".into(),
+                dixa_may_have_acted: false,
+            })
+        );
+        assert_eq!(tls.transport.sent.len(), 1, "a TLS failure is not retried");
     }
 
     #[test]
@@ -416,8 +458,8 @@ mod tests {
             vec![
                 answer(503, None, ""),
                 Err(TransportError {
-                    message: "connection refused".into(),
-                    retryable: true,
+                    kind: TransportKind::ConnectionLost,
+                    message: "connection reset".into(),
                 }),
                 answer(204, None, ""),
             ],
@@ -448,7 +490,9 @@ mod tests {
         );
         assert_eq!(
             client.tag_conversation(&tag()),
-            Err(Error::RateLimited(Some(4)))
+            Err(Error::RateLimited {
+                retry_after_seconds: Some(4)
+            })
         );
         assert_eq!(
             client.transport.slept,
@@ -462,9 +506,10 @@ mod tests {
         let mut client = client(vec![answer(200, None, &huge)], Some("k"));
         assert_eq!(
             client.tag_conversation(&tag()),
-            Err(Error::InvalidResponse(
-                "body larger than 1048576 bytes".into()
-            ))
+            Err(Error::InvalidResponse {
+                message: "body larger than 1048576 bytes".into(),
+                dixa_may_have_acted: true,
+            })
         );
         assert_eq!(client.transport.sent.len(), 1);
     }
@@ -476,7 +521,7 @@ mod tests {
         input.conversation_id = "../admin".into();
         assert!(matches!(
             client.add_message(&input),
-            Err(Error::InvalidInput(_))
+            Err(Error::InvalidInput { .. })
         ));
         assert!(client.transport.sent.is_empty());
     }
@@ -553,7 +598,7 @@ mod tests {
             let pairs: &'static [(&str, &str)] = Box::leak(Box::new([("base-url", url)]));
             assert_eq!(
                 Settings::from_config(config(pairs)),
-                Err(Error::InvalidInput(format!("base-url config: {rule}"))),
+                Err(Error::Configuration(format!("base-url: {rule}"))),
                 "{url}"
             );
         }

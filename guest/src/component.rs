@@ -1,7 +1,7 @@
 //! The WIT exports: translate between generated types and the domain modules.
 
 use crate::client::{Client, Settings};
-use crate::error::Error;
+use crate::error::{Error, TransportKind};
 use crate::model;
 use crate::waki_transport::WakiTransport;
 
@@ -128,14 +128,55 @@ impl From<model::Direction> for wit::Direction {
 impl From<Error> for wit::Error {
     fn from(error: Error) -> Self {
         match error {
-            Error::InvalidInput(detail) => wit::Error::InvalidInput(detail),
+            Error::InvalidInput { field, reason } => {
+                wit::Error::InvalidInput(wit::InvalidInput { field, reason })
+            }
+            Error::Configuration(detail) => wit::Error::Configuration(detail),
             Error::MissingCredentials => wit::Error::MissingCredentials,
             Error::Unauthorized(message) => wit::Error::Unauthorized(message),
             Error::NotFound(message) => wit::Error::NotFound(message),
-            Error::RateLimited(seconds) => wit::Error::RateLimited(seconds),
-            Error::Api { status, message } => wit::Error::Api(wit::ApiError { status, message }),
-            Error::Transport(detail) => wit::Error::Transport(detail),
-            Error::InvalidResponse(detail) => wit::Error::InvalidResponse(detail),
+            Error::RateLimited {
+                retry_after_seconds,
+            } => wit::Error::RateLimited(retry_after_seconds),
+            Error::Api {
+                status,
+                message,
+                dixa_may_have_acted,
+            } => wit::Error::Api(wit::ApiError {
+                status,
+                message,
+                dixa_may_have_acted,
+            }),
+            Error::Transport {
+                kind,
+                message,
+                dixa_may_have_acted,
+            } => wit::Error::Transport(wit::TransportError {
+                kind: kind.into(),
+                message,
+                dixa_may_have_acted,
+            }),
+            Error::InvalidResponse {
+                message,
+                dixa_may_have_acted,
+            } => wit::Error::InvalidResponse(wit::ResponseError {
+                message,
+                dixa_may_have_acted,
+            }),
+        }
+    }
+}
+
+impl From<TransportKind> for wit::TransportKind {
+    fn from(kind: TransportKind) -> Self {
+        match kind {
+            TransportKind::Denied => wit::TransportKind::Denied,
+            TransportKind::Dns => wit::TransportKind::Dns,
+            TransportKind::Connect => wit::TransportKind::Connect,
+            TransportKind::Tls => wit::TransportKind::Tls,
+            TransportKind::Timeout => wit::TransportKind::Timeout,
+            TransportKind::ConnectionLost => wit::TransportKind::ConnectionLost,
+            TransportKind::Other => wit::TransportKind::Other,
         }
     }
 }

@@ -19,6 +19,8 @@ pub struct DixaRequest {
     pub body: Option<Vec<u8>>,
     /// Whether sending the request twice has the effect of sending it once.
     pub idempotent: bool,
+    /// Whether the request changes something in Dixa (it is not a read).
+    pub changes: bool,
 }
 
 impl DixaRequest {
@@ -29,6 +31,7 @@ impl DixaRequest {
             path: path::fill(operation.dixa_path, ids),
             body,
             idempotent: operation.idempotent,
+            changes: !operation.read_only,
         }
     }
 
@@ -86,7 +89,7 @@ pub fn tag_conversation(input: &TagInput) -> Result<DixaRequest, Error> {
 
 fn json(body: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(body)
-        .map_err(|e| Error::InvalidInput(format!("cannot encode the request as JSON: {e}")))
+        .map_err(|e| Error::invalid("input", format_args!("cannot encode it as JSON: {e}")))
 }
 
 #[cfg(test)]
@@ -129,6 +132,7 @@ mod tests {
                 path: "/v1/conversations/conv%3A1/tags/a%2Bb".into(),
                 body: None,
                 idempotent: true,
+                changes: true,
             }
         );
         assert!(request.is_idempotent());
@@ -144,8 +148,9 @@ mod tests {
         });
         assert_eq!(
             result,
-            Err(Error::InvalidInput(
-                "agentId: is required for outbound messages".into()
+            Err(Error::invalid(
+                "agentId",
+                "is required for outbound messages"
             ))
         );
     }

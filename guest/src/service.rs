@@ -9,7 +9,7 @@
 //! Bodies are the operations' camelCase JSON; the ids come from the path, and a
 //! body that repeats one must repeat it unchanged.
 
-use dixa_contract::{auth, operations as ops, path};
+use dixa_contract::{ErrorBody, auth, operations as ops, path};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, Transport};
@@ -41,22 +41,24 @@ impl Reply {
         }
     }
 
-    /// `{"error": kind, "message": message}` with `status`.
+    /// A refusal by this front itself (no route, no token, ...): Dixa was not
+    /// asked, so it did not act.
     pub fn failure(status: u16, kind: &str, message: &str) -> Reply {
         Reply {
             status,
             headers: Vec::new(),
-            body: error_body(kind, message, None, None),
+            body: ErrorBody::new(kind, message, false).to_json(),
         }
     }
 
     /// The answer to a request body over [`MAX_REQUEST_BYTES`].
     pub fn body_too_large() -> Reply {
-        Reply::failure(
-            413,
-            "invalid-input",
-            &format!("request body: larger than {MAX_REQUEST_BYTES} bytes"),
-        )
+        let mut reply = error_reply(&Error::invalid(
+            "input",
+            format_args!("the request body is larger than {MAX_REQUEST_BYTES} bytes"),
+        ));
+        reply.status = 413;
+        reply
     }
 }
 
@@ -239,85 +241,65 @@ impl Access {
     }
 }
 
-/// The reply for an operation's error: its WIT case as `error`, and a status a
-/// caller of this service can act on. Dixa refusing the service's own key, or
-/// failing, is a bad gateway to the caller, not their fault.
+/// The reply for an operation's error: its JSON ([`Error::to_body`]), and a
+/// status a caller of this service can act on. Dixa refusing the service's own
+/// key, or failing, is a bad gateway to the caller, not their fault; unusable
+/// settings make the service unavailable.
 pub fn error_reply(error: &Error) -> Reply {
-    let (status, retry_after_seconds, api_status) = match error {
-        Error::InvalidInput(_) => (400, None, None),
-        Error::NotFound(_) => (404, None, None),
-        Error::RateLimited(seconds) => (429, *seconds, None),
-        Error::Api { status, .. } if (400..500).contains(status) => (*status, None, Some(*status)),
-        Error::Api { status, .. } => (502, None, Some(*status)),
-        Error::MissingCredentials
+    let status = match error {
+        Error::InvalidInput { .. } => 400,
+        Error::NotFound(_) => 404,
+        Error::RateLimited { .. } => 429,
+        Error::Api { status, .. } if (400..500).contains(status) => *status,
+        Error::Configuration(_) => 503,
+        Error::Api { .. }
+        | Error::MissingCredentials
         | Error::Unauthorized(_)
-        | Error::Transport(_)
-        | Error::InvalidResponse(_) => (502, None, None),
+        | Error::Transport { .. }
+        | Error::InvalidResponse { .. } => 502,
+    };
+    let retry_after = match error {
+        Error::RateLimited {
+            retry_after_seconds: Some(seconds),
+        } => Some(("retry-after", seconds.to_string())),
+        _ => None,
     };
     Reply {
         status,
-        headers: retry_after_seconds
-            .map(|seconds| ("retry-after", seconds.to_string()))
-            .into_iter()
-            .collect(),
-        body: error_body(
-            error.kind(),
-            &error.to_string(),
-            api_status,
-            retry_after_seconds,
-        ),
+        headers: retry_after.into_iter().collect(),
+        body: error.to_body().to_json(),
     }
-}
-
-fn error_body(
-    kind: &str,
-    message: &str,
-    status: Option<u16>,
-    retry_after_seconds: Option<u32>,
-) -> String {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct ErrorJson<'a> {
-        error: &'a str,
-        message: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        status: Option<u16>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        retry_after_seconds: Option<u32>,
-    }
-    serde_json::to_string(&ErrorJson {
-        error: kind,
-        message,
-        status,
-        retry_after_seconds,
-    })
-    .unwrap_or_else(|_| format!(r#"{{"error":"{kind}"}}"#))
 }
 
 /// A percent-decoded path segment; the operation's validation judges the rest.
 fn path_segment(field: &str, segment: &str) -> Result<String, Reply> {
     path::decode_segment(segment)
-        .ok_or_else(|| invalid_input(&format!("{field} in the path: invalid percent-encoding")))
+        .ok_or_else(|| invalid_input(field, "invalid percent-encoding in the path"))
 }
 
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
     if body.trim_ascii_start().first() != Some(&b'{') {
-        return Err(invalid_input("request body: expected a JSON object"));
+        return Err(invalid_input(
+            "input",
+            "the request body must be a JSON object",
+        ));
     }
-    serde_json::from_slice(body).map_err(|e| invalid_input(&format!("request body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| invalid_input("input", &format!("the request body: {e}")))
 }
 
 fn same_as_path(field: &str, in_body: Option<String>, in_path: &str) -> Result<(), Reply> {
     match in_body {
-        Some(value) if value != in_path => Err(invalid_input(&format!(
-            "{field}: the body says {value:?} but the path says {in_path:?}"
-        ))),
+        Some(value) if value != in_path => Err(invalid_input(
+            field,
+            &format!("the body says {value:?} but the path says {in_path:?}"),
+        )),
         _ => Ok(()),
     }
 }
 
-fn invalid_input(detail: &str) -> Reply {
-    error_reply(&Error::InvalidInput(detail.to_owned()))
+fn invalid_input(field: &str, reason: &str) -> Reply {
+    error_reply(&Error::invalid(field, reason))
 }
 
 #[derive(Deserialize)]
@@ -506,63 +488,63 @@ mod tests {
                 "/",
                 b"",
                 404,
-                r#"{"error":"no-route","message":"no operation at /: use POST /conversations/{conversationId}/notes, POST /conversations/{conversationId}/messages, PUT /conversations/{conversationId}/tags/{tagId}"}"#,
+                r#"{"error":"no-route","message":"no operation at /: use POST /conversations/{conversationId}/notes, POST /conversations/{conversationId}/messages, PUT /conversations/{conversationId}/tags/{tagId}","dixaMayHaveActed":false}"#,
             ),
             (
                 "POST",
                 "/conversations/9456/tags/t",
                 b"",
                 405,
-                r#"{"error":"method-not-allowed","message":"/conversations/9456/tags/t takes PUT, not POST"}"#,
+                r#"{"error":"method-not-allowed","message":"/conversations/9456/tags/t takes PUT, not POST","dixaMayHaveActed":false}"#,
             ),
             (
                 "POST",
                 "/conversations/9456/notes",
                 b"[1]",
                 400,
-                r#"{"error":"invalid-input","message":"invalid input: request body: expected a JSON object"}"#,
+                r#"{"error":"invalid-input","message":"invalid input: input: the request body must be a JSON object","dixaMayHaveActed":false,"field":"input"}"#,
             ),
             (
                 "POST",
                 "/conversations/9456/notes",
                 br#"{"message":"x","extra":1}"#,
                 400,
-                r#"{"error":"invalid-input","message":"invalid input: request body: unknown field `extra`, expected one of `conversationId`, `message`, `agentId`, `createdAt` at line 1 column 22"}"#,
+                r#"{"error":"invalid-input","message":"invalid input: input: the request body: unknown field `extra`, expected one of `conversationId`, `message`, `agentId`, `createdAt` at line 1 column 22","dixaMayHaveActed":false,"field":"input"}"#,
             ),
             (
                 "POST",
                 "/conversations/9456/notes",
                 br#"{"message":"x""#,
                 400,
-                r#"{"error":"invalid-input","message":"invalid input: request body: EOF while parsing an object at line 1 column 14"}"#,
+                r#"{"error":"invalid-input","message":"invalid input: input: the request body: EOF while parsing an object at line 1 column 14","dixaMayHaveActed":false,"field":"input"}"#,
             ),
             (
                 "POST",
                 "/conversations/9456/messages",
                 br#"{"content":"x","direction":"Inbound"}"#,
                 400,
-                r#"{"error":"invalid-input","message":"invalid input: request body: unknown variant `Inbound`, expected `inbound` or `outbound` at line 1 column 36"}"#,
+                r#"{"error":"invalid-input","message":"invalid input: input: the request body: unknown variant `Inbound`, expected `inbound` or `outbound` at line 1 column 36","dixaMayHaveActed":false,"field":"input"}"#,
             ),
             (
                 "POST",
                 "/conversations/9456/messages",
                 br#"{"conversationId":"1","content":"x","direction":"inbound"}"#,
                 400,
-                r#"{"error":"invalid-input","message":"invalid input: conversationId: the body says \"1\" but the path says \"9456\""}"#,
+                r#"{"error":"invalid-input","message":"invalid input: conversationId: the body says \"1\" but the path says \"9456\"","dixaMayHaveActed":false,"field":"conversationId"}"#,
             ),
             (
                 "PUT",
                 "/conversations/9456/tags/%zz",
                 b"",
                 400,
-                r#"{"error":"invalid-input","message":"invalid input: tagId in the path: invalid percent-encoding"}"#,
+                r#"{"error":"invalid-input","message":"invalid input: tagId: invalid percent-encoding in the path","dixaMayHaveActed":false,"field":"tagId"}"#,
             ),
             (
                 "PUT",
                 "/conversations/%C3%28/tags/t",
                 b"",
                 400,
-                r#"{"error":"invalid-input","message":"invalid input: conversationId in the path: invalid percent-encoding"}"#,
+                r#"{"error":"invalid-input","message":"invalid input: conversationId: invalid percent-encoding in the path","dixaMayHaveActed":false,"field":"conversationId"}"#,
             ),
         ];
         for (method, path, body, status, json) in cases {
@@ -587,7 +569,7 @@ mod tests {
             (reply.status, reply.body.as_str()),
             (
                 400,
-                r#"{"error":"invalid-input","message":"invalid input: conversationId: must not contain '/'"}"#
+                r#"{"error":"invalid-input","message":"invalid input: conversationId: must not contain '/'","dixaMayHaveActed":false,"field":"conversationId"}"#
             )
         );
     }
@@ -646,7 +628,7 @@ mod tests {
             (refused.status, refused.body.as_str()),
             (
                 401,
-                r#"{"error":"unauthenticated","message":"this service needs Authorization: Bearer <service token>"}"#
+                r#"{"error":"unauthenticated","message":"this service needs Authorization: Bearer <service token>","dixaMayHaveActed":false}"#
             )
         );
         assert_eq!(
@@ -666,7 +648,7 @@ mod tests {
             (unconfigured.status, unconfigured.body.as_str()),
             (
                 503,
-                r#"{"error":"configuration","message":"no service-token is configured: set it, or set allow-unauthenticated to \"true\" only behind a proxy that authenticates callers"}"#
+                r#"{"error":"configuration","message":"no service-token is configured: set it, or set allow-unauthenticated to \"true\" only behind a proxy that authenticates callers","dixaMayHaveActed":false}"#
             )
         );
         let short = config(&[("service-token", "short")]).check(Some(b"Bearer short"));
@@ -700,81 +682,56 @@ mod tests {
         });
         assert_eq!(
             reply.body,
-            r#"{"error":"api","message":"Dixa answered 400: bad request with Authorization: <redacted>","status":400}"#
+            r#"{"error":"api","message":"Dixa answered 400: bad request with Authorization: <redacted>","dixaMayHaveActed":false,"status":400}"#
         );
     }
 
     #[test]
     fn every_error_case_has_its_status() {
+        let api = |status, dixa_may_have_acted| Error::Api {
+            status,
+            message: "m".into(),
+            dixa_may_have_acted,
+        };
         let cases = [
+            (Error::invalid("conversationId", "x"), 400, None),
+            (Error::Configuration("base-url: x".into()), 503, None),
+            (Error::NotFound("gone".into()), 404, None),
             (
-                Error::InvalidInput("x".into()),
-                400,
-                r#"{"error":"invalid-input","message":"invalid input: x"}"#,
-                None,
-            ),
-            (
-                Error::NotFound("gone".into()),
-                404,
-                r#"{"error":"not-found","message":"not found: gone"}"#,
-                None,
-            ),
-            (
-                Error::RateLimited(Some(3)),
+                Error::RateLimited {
+                    retry_after_seconds: Some(3),
+                },
                 429,
-                r#"{"error":"rate-limited","message":"rate limited by Dixa: retry in 3 s","retryAfterSeconds":3}"#,
                 Some("3"),
             ),
             (
-                Error::RateLimited(None),
+                Error::RateLimited {
+                    retry_after_seconds: None,
+                },
                 429,
-                r#"{"error":"rate-limited","message":"rate limited by Dixa"}"#,
+                None,
+            ),
+            (api(409, false), 409, None),
+            (api(503, true), 502, None),
+            (Error::MissingCredentials, 502, None),
+            (Error::Unauthorized("bad key".into()), 502, None),
+            (
+                Error::transport(crate::error::TransportKind::Connect, "refused", true),
+                502,
                 None,
             ),
             (
-                Error::Api {
-                    status: 409,
-                    message: "taken".into(),
+                Error::InvalidResponse {
+                    message: "no data".into(),
+                    dixa_may_have_acted: true,
                 },
-                409,
-                r#"{"error":"api","message":"Dixa answered 409: taken","status":409}"#,
-                None,
-            ),
-            (
-                Error::Api {
-                    status: 503,
-                    message: "down".into(),
-                },
                 502,
-                r#"{"error":"api","message":"Dixa answered 503: down","status":503}"#,
-                None,
-            ),
-            (
-                Error::MissingCredentials,
-                502,
-                r#"{"error":"missing-credentials","message":"no Dixa API key is configured"}"#,
-                None,
-            ),
-            (
-                Error::Unauthorized("bad key".into()),
-                502,
-                r#"{"error":"unauthorized","message":"unauthorized: bad key"}"#,
-                None,
-            ),
-            (
-                Error::Transport("refused".into()),
-                502,
-                r#"{"error":"transport","message":"transport error: refused"}"#,
-                None,
-            ),
-            (
-                Error::InvalidResponse("no data".into()),
-                502,
-                r#"{"error":"invalid-response","message":"invalid response from Dixa: no data"}"#,
                 None,
             ),
         ];
-        for (error, status, body, retry_after) in cases {
+        for (error, status, retry_after) in cases {
+            let body = error.to_body().to_json();
+            let body = body.as_str();
             let reply = error_reply(&error);
             assert_eq!(
                 (reply.status, reply.body.as_str()),

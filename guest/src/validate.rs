@@ -94,6 +94,12 @@ fn text(field: &str, value: &str) -> Result<(), Error> {
 mod tests {
     use super::*;
 
+    /// The invalid-input error of a `"field: reason"` text.
+    fn invalid(text: String) -> Error {
+        let (field, reason) = text.split_once(": ").unwrap();
+        Error::invalid(field, reason)
+    }
+
     fn tag_input(conversation_id: &str, tag_id: &str) -> TagInput {
         TagInput {
             conversation_id: conversation_id.into(),
@@ -155,7 +161,7 @@ mod tests {
         for (value, expected) in cases {
             assert_eq!(
                 tag(&tag_input(value, "t")),
-                Err(Error::InvalidInput(expected.into())),
+                Err(invalid(expected.into())),
                 "{value:?}"
             );
         }
@@ -165,14 +171,14 @@ mod tests {
     fn text_must_be_present_and_bounded() {
         assert_eq!(
             note(&note_input(" \n\t")),
-            Err(Error::InvalidInput(
+            Err(invalid(
                 "message: must not be empty or only whitespace".into()
             ))
         );
         assert_eq!(note(&note_input(&"x".repeat(MAX_TEXT_BYTES))), Ok(()));
         assert_eq!(
             note(&note_input(&"x".repeat(MAX_TEXT_BYTES + 1))),
-            Err(Error::InvalidInput(
+            Err(invalid(
                 "message: must be at most 65536 bytes of UTF-8, got 65537".into()
             ))
         );
@@ -184,7 +190,7 @@ mod tests {
         input.created_at = Some("2021-12-01".into());
         assert_eq!(
             note(&input),
-            Err(Error::InvalidInput(format!(
+            Err(invalid(format!(
                 "createdAt: {}",
                 "expected an RFC 3339 date-time with an offset, like 2021-12-01T12:46:36.581Z"
             )))
@@ -206,17 +212,16 @@ mod tests {
         );
         assert_eq!(
             message(&input(Direction::Outbound, None)),
-            Err(Error::InvalidInput(
-                "agentId: is required for outbound messages".into()
-            ))
+            Err(invalid("agentId: is required for outbound messages".into()))
         );
         assert_eq!(
             message(&input(Direction::Outbound, Some(""))),
-            Err(Error::InvalidInput("agentId: must not be empty".into()))
+            Err(invalid("agentId: must not be empty".into()))
         );
         assert!(matches!(
             message(&input(Direction::Inbound, Some("agent-1"))),
-            Err(Error::InvalidInput(rule)) if rule.starts_with("agentId: is only allowed for outbound")
+            Err(Error::InvalidInput { field, reason })
+                if field == "agentId" && reason.starts_with("is only allowed for outbound")
         ));
     }
 }

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 use waki::{Client, ErrorCode, Method as WakiMethod};
 
 use crate::client::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, Transport, TransportError};
+use crate::error::TransportKind;
 use crate::request::Method;
 
 /// Connect timeout the guest asks for; the host may enforce a shorter one.
@@ -48,8 +49,8 @@ impl Transport for WakiTransport {
                 Ok(None) => break,
                 Err(_) => {
                     return Err(TransportError {
+                        kind: TransportKind::ConnectionLost,
                         message: "the connection failed while reading the response".to_owned(),
-                        retryable: true,
                     });
                 }
             }
@@ -70,32 +71,54 @@ impl Transport for WakiTransport {
     }
 }
 
-/// Describes a failed send; `wasi:http` error codes get words of their own.
+/// Describes a failed send; `wasi:http` error codes say whether the request
+/// left the machine.
 fn transport_error(error: &anyhow::Error) -> TransportError {
     let Some(code) = error.chain().find_map(|e| e.downcast_ref::<ErrorCode>()) else {
         return TransportError {
+            kind: TransportKind::Other,
             message: error.to_string(),
-            retryable: true,
         };
     };
-    let (message, retryable) = match code {
+    let (kind, message) = match code {
         ErrorCode::HttpRequestDenied => (
+            TransportKind::Denied,
             "the host's outbound policy denied the request (destination not allowed)".to_owned(),
-            false,
         ),
         // The reference host refuses with its reason: not an operation, or a per-call limit.
-        ErrorCode::InternalError(Some(reason)) => (reason.clone(), false),
-        ErrorCode::ConnectionRefused => ("connection refused".to_owned(), true),
-        ErrorCode::ConnectionTimeout => ("timed out connecting".to_owned(), true),
-        ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => {
-            ("timed out waiting for the response".to_owned(), true)
+        ErrorCode::InternalError(Some(reason))
+            if reason.starts_with(dixa_contract::error::HOST_DENIAL_PREFIX) =>
+        {
+            (TransportKind::Denied, reason.clone())
         }
-        ErrorCode::ConnectionTerminated => ("connection closed by the server".to_owned(), true),
-        ErrorCode::DnsError(_) | ErrorCode::DnsTimeout => ("DNS lookup failed".to_owned(), true),
-        ErrorCode::TlsCertificateError | ErrorCode::TlsProtocolError => {
-            ("TLS handshake failed".to_owned(), false)
+        ErrorCode::DnsError(_) | ErrorCode::DnsTimeout | ErrorCode::DestinationNotFound => {
+            (TransportKind::Dns, "DNS lookup failed".to_owned())
         }
-        other => (format!("{other:?}"), true),
+        ErrorCode::ConnectionRefused => (TransportKind::Connect, "connection refused".to_owned()),
+        ErrorCode::ConnectionTimeout => (TransportKind::Connect, "timed out connecting".to_owned()),
+        ErrorCode::DestinationUnavailable
+        | ErrorCode::DestinationIpUnroutable
+        | ErrorCode::ConnectionLimitReached => {
+            (TransportKind::Connect, "destination unreachable".to_owned())
+        }
+        ErrorCode::TlsCertificateError => (
+            TransportKind::Tls,
+            "TLS handshake failed: the server's certificate was not accepted".to_owned(),
+        ),
+        ErrorCode::TlsProtocolError | ErrorCode::TlsAlertReceived(_) => {
+            (TransportKind::Tls, "TLS handshake failed".to_owned())
+        }
+        ErrorCode::ConnectionReadTimeout
+        | ErrorCode::ConnectionWriteTimeout
+        | ErrorCode::HttpResponseTimeout => (
+            TransportKind::Timeout,
+            "timed out waiting for the response".to_owned(),
+        ),
+        ErrorCode::ConnectionTerminated | ErrorCode::HttpResponseIncomplete => (
+            TransportKind::ConnectionLost,
+            "the connection closed before the response was complete".to_owned(),
+        ),
+        other => (TransportKind::Other, format!("{other:?}")),
     };
-    TransportError { message, retryable }
+    TransportError { kind, message }
 }

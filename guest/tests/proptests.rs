@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use dixa_guest::error::{Credentials, Error, from_status};
 use dixa_guest::model::{Direction, MessageInput, NoteInput, TagInput};
-use dixa_guest::{request, retry, timestamp};
+use dixa_guest::{request, timestamp};
 use proptest::prelude::*;
 
 /// Strings that mix plain ids with the characters validation cares about.
@@ -50,7 +50,7 @@ proptest! {
                     prop_assert!(segment != "." && segment != ".." && !segment.is_empty());
                 }
             }
-            Err(error) => prop_assert!(matches!(error, Error::InvalidInput(_)), "{:?}", error),
+            Err(error) => prop_assert!(matches!(error, Error::InvalidInput { .. }), "{:?}", error),
         }
     }
 
@@ -69,7 +69,7 @@ proptest! {
                 if let Some(created_at) = created_at { expected["createdAt"] = created_at.into(); }
                 prop_assert_eq!(body, expected);
             }
-            Err(error) => prop_assert!(matches!(error, Error::InvalidInput(_)), "{:?}", error),
+            Err(error) => prop_assert!(matches!(error, Error::InvalidInput { .. }), "{:?}", error),
         }
     }
 
@@ -86,7 +86,7 @@ proptest! {
                 };
                 prop_assert_eq!(body, expected);
             }
-            Err(error) => prop_assert!(matches!(error, Error::InvalidInput(_)), "{:?}", error),
+            Err(error) => prop_assert!(matches!(error, Error::InvalidInput { .. }), "{:?}", error),
         }
     }
 
@@ -103,10 +103,10 @@ proptest! {
     #[test]
     fn parsers_never_panic(text in any::<String>(), status in any::<u16>(), body in proptest::collection::vec(any::<u8>(), 0..300)) {
         let _ = timestamp::check(&text);
-        let _ = retry::parse_retry_after(&text, SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        let _ = dixa_contract::error::parse_retry_after(&text, SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
         let _ = dixa_guest::response::note(&body);
         let _ = dixa_guest::response::message(&body);
-        let mapped = from_status(status, None, &body, Credentials::Sent);
+        let mapped = from_status(status, None, &body, Credentials::Sent, true);
         prop_assert_eq!(mapped.is_none(), (200..300).contains(&status));
     }
 }

@@ -100,21 +100,60 @@ impl From<wit::TagResult> for types::TagResult {
     }
 }
 
-impl From<wit::Error> for types::Error {
+impl From<wit::Error> for types::ConnectorError {
     fn from(error: wit::Error) -> Self {
+        use types::ConnectorError as E;
         match error {
-            wit::Error::InvalidInput(detail) => types::Error::InvalidInput(detail),
-            wit::Error::MissingCredentials => types::Error::MissingCredentials,
-            wit::Error::Unauthorized(message) => types::Error::Unauthorized(message),
-            wit::Error::NotFound(message) => types::Error::NotFound(message),
-            wit::Error::RateLimited(seconds) => types::Error::RateLimited {
+            wit::Error::InvalidInput(wit::InvalidInput { field, reason }) => {
+                E::InvalidInput { field, reason }
+            }
+            wit::Error::Configuration(detail) => E::Configuration(detail),
+            wit::Error::MissingCredentials => E::MissingCredentials,
+            wit::Error::Unauthorized(message) => E::Unauthorized(message),
+            wit::Error::NotFound(message) => E::NotFound(message),
+            wit::Error::RateLimited(seconds) => E::RateLimited {
                 retry_after_seconds: seconds,
             },
-            wit::Error::Api(wit::ApiError { status, message }) => {
-                types::Error::Api { status, message }
-            }
-            wit::Error::Transport(detail) => types::Error::Transport(detail),
-            wit::Error::InvalidResponse(detail) => types::Error::InvalidResponse(detail),
+            wit::Error::Api(wit::ApiError {
+                status,
+                message,
+                dixa_may_have_acted,
+            }) => E::Api {
+                status,
+                message,
+                dixa_may_have_acted,
+            },
+            wit::Error::Transport(wit::TransportError {
+                kind,
+                message,
+                dixa_may_have_acted,
+            }) => E::Transport {
+                kind: kind.into(),
+                message,
+                dixa_may_have_acted,
+            },
+            wit::Error::InvalidResponse(wit::ResponseError {
+                message,
+                dixa_may_have_acted,
+            }) => E::InvalidResponse {
+                message,
+                dixa_may_have_acted,
+            },
+        }
+    }
+}
+
+impl From<wit::TransportKind> for types::TransportKind {
+    fn from(kind: wit::TransportKind) -> Self {
+        use types::TransportKind as K;
+        match kind {
+            wit::TransportKind::Denied => K::Denied,
+            wit::TransportKind::Dns => K::Dns,
+            wit::TransportKind::Connect => K::Connect,
+            wit::TransportKind::Tls => K::Tls,
+            wit::TransportKind::Timeout => K::Timeout,
+            wit::TransportKind::ConnectionLost => K::ConnectionLost,
+            wit::TransportKind::Other => K::Other,
         }
     }
 }

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use dixa_contract::operations as ops;
+use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::error::Elapsed;
 use wasmtime::component::{Linker, ResourceTable};
@@ -26,7 +28,11 @@ use crate::cache::{self, LoadedFrom};
 use crate::draft_config::{self, DraftConfig};
 use crate::http_client::HttpClient;
 use crate::policy::{ApiKey, CallLimits, Origin, OutboundPolicy, PolicyHooks, Timeouts};
-use crate::types::{Error, Message, MessageInput, Note, NoteInput, TagInput, TagResult};
+use crate::rate_limit::{DixaRateLimiter, RateLimit};
+use crate::types::{
+    ConnectorError, Error, Message, MessageInput, Note, NoteInput, TagInput, TagResult,
+    input_from_value,
+};
 
 /// The guest component built with this crate (the `connector` world).
 pub const EMBEDDED_COMPONENT: &[u8] =
@@ -123,6 +129,7 @@ pub struct ConnectorBuilder {
     component: ComponentSource,
     cache_dir: Option<PathBuf>,
     config_overrides: Vec<(String, String)>,
+    rate_limit: RateLimit,
 }
 
 impl Default for ConnectorBuilder {
@@ -141,11 +148,20 @@ impl Default for ConnectorBuilder {
             component: ComponentSource::Embedded,
             cache_dir: None,
             config_overrides: Vec::new(),
+            rate_limit: RateLimit::default(),
         }
     }
 }
 
 impl ConnectorBuilder {
+    /// How fast the connector's calls together may send requests to Dixa
+    /// (default: Dixa's documented 10 per second, bursts of 4). A 429 from
+    /// Dixa pauses them all for its `Retry-After`.
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = limit;
+        self
+    }
+
     /// Dixa's origin (default `https://dev.dixa.io`); the only origin that gets the key.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
@@ -323,6 +339,7 @@ impl ConnectorBuilder {
             config: Arc::new(config.iter().cloned().collect()),
             guest_config: Arc::new(config),
             http_client: HttpClient::new(self.timeouts.connect),
+            rate_limiter: Arc::new(DixaRateLimiter::new(self.rate_limit)),
             policy: Arc::new(OutboundPolicy {
                 dixa,
                 dixa_path_prefix,
@@ -463,6 +480,7 @@ pub struct Connector {
     guest_config: Arc<Vec<(String, String)>>,
     policy: Arc<OutboundPolicy>,
     http_client: HttpClient,
+    rate_limiter: Arc<DixaRateLimiter>,
     call_timeout: Duration,
     memory_limit: usize,
     permits: Arc<Semaphore>,
@@ -530,6 +548,39 @@ impl Connector {
         .map(TagResult::from)
     }
 
+    /// Runs the operation named `operation` (its WIT name, e.g.
+    /// `add-message`) on its camelCase JSON input, and gives its JSON output:
+    /// the one entry point for callers that pick the operation at run time
+    /// (the CLI, batch lines).
+    pub async fn call_json(&self, operation: &str, input: Value) -> Result<Value, Error> {
+        fn json(output: impl serde::Serialize) -> Result<Value, Error> {
+            serde_json::to_value(output)
+                .map_err(|e| Error::component(format!("rendering the output: {e}")))
+        }
+        match operation {
+            name if name == ops::CREATE_INTERNAL_NOTE.name => {
+                json(self.create_internal_note(input_from_value(input)?).await?)
+            }
+            name if name == ops::ADD_MESSAGE.name => {
+                json(self.add_message(input_from_value(input)?).await?)
+            }
+            name if name == ops::TAG_CONVERSATION.name => {
+                json(self.tag_conversation(input_from_value(input)?).await?)
+            }
+            other => {
+                let names: Vec<&str> = ops::OPERATIONS.iter().map(|o| o.name).collect();
+                Err(ConnectorError::invalid(
+                    "op",
+                    format!(
+                        "unknown operation {other:?}; expected one of {}",
+                        names.join(", ")
+                    ),
+                )
+                .into())
+            }
+        }
+    }
+
     /// Answers an HTTP request with the component's `wasi:http/incoming-handler`
     /// (the `connector-service` world), in a fresh sandbox under the call's
     /// limits. The response body streams from the sandbox as the component
@@ -543,10 +594,9 @@ impl Connector {
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
         let proxy = self.proxy.clone().ok_or_else(|| {
-            Error::Component(
+            Error::component(
                 "the component does not export wasi:http/incoming-handler: \
-                 build it as the connector-service world"
-                    .into(),
+                 build it as the connector-service world",
             )
         })?;
         let (permit, time_left) = self.turn().await?;
@@ -572,17 +622,23 @@ impl Connector {
         });
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
-            Ok(Err(code)) => Err(Error::Component(format!(
+            Ok(Err(code)) => Err(Error::component(format!(
                 "the component answered with the HTTP error {code:?}"
             ))),
             Err(_no_response) => match run.await {
                 Ok(Err(error)) => Err(error),
-                Ok(Ok(())) => Err(Error::Component(
-                    "the component returned without setting a response".into(),
+                Ok(Ok(())) => Err(Error::component(
+                    "the component returned without setting a response",
                 )),
-                Err(join) => Err(Error::Component(format!("the call's task failed: {join}"))),
+                Err(join) => Err(Error::component(format!("the call's task failed: {join}"))),
             },
         }
+    }
+
+    /// Waits until Dixa's last 429 pause (its `Retry-After`) is over, so that
+    /// a caller about to try again does not spend its call's deadline waiting.
+    pub async fn until_rate_limit_resumed(&self) {
+        self.rate_limiter.resumed().await;
     }
 
     /// `text` with the API key redacted (see [`ApiKey::redact`]).
@@ -621,17 +677,21 @@ impl Connector {
             .await
         {
             Ok(Ok(permit)) => Ok((permit, self.call_timeout.saturating_sub(started.elapsed()))),
-            Ok(Err(_closed)) => Err(Error::Component("the connector is shutting down".into())),
-            Err(_elapsed) => Err(Error::Deadline(self.call_timeout)),
+            Ok(Err(_closed)) => Err(Error::component("the connector is shutting down")),
+            Err(_elapsed) => Err(Error::Deadline {
+                timeout: self.call_timeout,
+                dixa_may_have_acted: false,
+            }),
         }
     }
 
     /// A fresh store with the call's memory limit and deadline.
     fn sandbox(&self) -> (Store<CallState>, Sandbox) {
         let memory_exhausted = Arc::new(AtomicBool::new(false));
+        let forwarded_change = Arc::new(AtomicBool::new(false));
         let mut store = Store::new(
             &self.pre.engine().clone(),
-            self.call_state(Arc::clone(&memory_exhausted)),
+            self.call_state(Arc::clone(&memory_exhausted), Arc::clone(&forwarded_change)),
         );
         store.limiter(|state| &mut state.limits);
         // A busy guest hands its thread back to tokio at every epoch tick; the
@@ -640,6 +700,7 @@ impl Connector {
         store.epoch_deadline_async_yield_and_update(1);
         let sandbox = Sandbox {
             memory_exhausted,
+            forwarded_change,
             call_timeout: self.call_timeout,
             memory_limit: self.memory_limit,
             api_key: self.policy.api_key.clone(),
@@ -647,7 +708,11 @@ impl Connector {
         (store, sandbox)
     }
 
-    fn call_state(&self, memory_exhausted: Arc<AtomicBool>) -> CallState {
+    fn call_state(
+        &self,
+        memory_exhausted: Arc<AtomicBool>,
+        forwarded_change: Arc<AtomicBool>,
+    ) -> CallState {
         let limits = self.policy.limits;
         let mut table = ResourceTable::new();
         table.set_max_capacity(limits.resources);
@@ -658,7 +723,12 @@ impl Connector {
             // Empty environment and arguments; stdio reads nothing, writes nowhere.
             wasi: WasiCtx::builder().build(),
             http,
-            hooks: PolicyHooks::new(Arc::clone(&self.policy), self.http_client.clone()),
+            hooks: PolicyHooks::new(
+                Arc::clone(&self.policy),
+                self.http_client.clone(),
+                Arc::clone(&self.rate_limiter),
+                forwarded_change,
+            ),
             config: Arc::clone(&self.config),
             config_pairs: Arc::clone(&self.guest_config),
             limits: MemoryLimiter {
@@ -687,6 +757,8 @@ struct CallState {
 /// What a call's outcome is judged by, kept apart from its store.
 struct Sandbox {
     memory_exhausted: Arc<AtomicBool>,
+    /// Whether the call's hooks forwarded a request that changes something.
+    forwarded_change: Arc<AtomicBool>,
     call_timeout: Duration,
     memory_limit: usize,
     /// Redacted from every error, whatever the component or Dixa put in it.
@@ -699,14 +771,23 @@ impl Sandbox {
         &self,
         run: Result<wasmtime::Result<Result<T, wit::Error>>, Elapsed>,
     ) -> Result<T, Error> {
+        // Stopped by the host: only the host knows whether Dixa may have acted.
+        let dixa_may_have_acted = self.forwarded_change.load(Ordering::Relaxed);
         let error = match run {
-            Err(_elapsed) => Error::Deadline(self.call_timeout),
+            Err(_elapsed) => Error::Deadline {
+                timeout: self.call_timeout,
+                dixa_may_have_acted,
+            },
             Ok(Err(_)) if self.memory_exhausted.load(Ordering::Relaxed) => Error::MemoryLimit {
                 limit_bytes: self.memory_limit,
+                dixa_may_have_acted,
             },
-            Ok(Err(e)) => Error::Component(format!("{e:#}")),
+            Ok(Err(e)) => Error::Component {
+                message: format!("{e:#}"),
+                dixa_may_have_acted,
+            },
             Ok(Ok(Ok(output))) => return Ok(output),
-            Ok(Ok(Err(error))) => Error::from(error),
+            Ok(Ok(Err(error))) => Error::Connector(error.into()),
         };
         Err(match &self.api_key {
             Some(key) => error.redacted(key),

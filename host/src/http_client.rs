@@ -71,26 +71,55 @@ impl HttpClient {
     }
 }
 
-/// The `wasi:http` error code for a failed request.
+/// The `wasi:http` error code for a failed request. Failures while
+/// connecting (DNS, TCP, TLS) happen before anything was sent; any other
+/// failure may come after the request went out, so the component must not
+/// assume Dixa did not act.
 fn error_code(error: &hyper_util::client::legacy::Error) -> Error {
-    let io_kind = std::iter::successors(
-        std::error::Error::source(error),
-        |e: &&(dyn std::error::Error + 'static)| e.source(),
-    )
-    .find_map(|e| e.downcast_ref::<std::io::Error>())
-    .map(std::io::Error::kind);
-    match io_kind {
-        Some(std::io::ErrorKind::ConnectionRefused) => Error::ConnectionRefused,
-        Some(std::io::ErrorKind::TimedOut) => Error::ConnectionTimeout,
-        Some(
-            std::io::ErrorKind::ConnectionReset
-            | std::io::ErrorKind::ConnectionAborted
-            | std::io::ErrorKind::BrokenPipe
-            | std::io::ErrorKind::UnexpectedEof,
-        ) => Error::ConnectionTerminated,
-        _ if error.is_connect() => Error::ConnectionRefused,
-        _ => Error::ConnectionTerminated,
+    let chain = || {
+        std::iter::successors(
+            std::error::Error::source(error),
+            |e: &&(dyn std::error::Error + 'static)| e.source(),
+        )
+    };
+    if !error.is_connect() {
+        return Error::ConnectionTerminated;
     }
+    match chain().find_map(rustls_error) {
+        Some(rustls::Error::InvalidCertificate(_)) => return Error::TlsCertificateError,
+        Some(rustls::Error::AlertReceived(alert)) => {
+            return Error::TlsAlertReceived {
+                alert_id: Some(u8::from(*alert)),
+                alert_message: Some(format!("{alert:?}")),
+            };
+        }
+        Some(_) => return Error::TlsProtocolError,
+        None => {}
+    }
+    // hyper-util names its resolver's failure only in the error's text.
+    if chain().any(|e| e.to_string() == "dns error") {
+        return Error::DnsError {
+            rcode: None,
+            info_code: None,
+        };
+    }
+    let io_kind = chain()
+        .find_map(|e| e.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind);
+    match io_kind {
+        Some(std::io::ErrorKind::TimedOut) => Error::ConnectionTimeout,
+        _ => Error::ConnectionRefused,
+    }
+}
+
+/// The rustls error in `error`. hyper-rustls wraps it in an io::Error inside
+/// another io::Error, which `source` does not show, so those are opened.
+fn rustls_error<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e rustls::Error> {
+    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = error.downcast_ref::<std::io::Error>()?.get_ref()?;
+    rustls_error(inner)
 }
 
 /// A response body that fails when no frame arrives within `timeout`.

@@ -35,6 +35,7 @@ pub mod demo;
 mod draft_config;
 mod http_client;
 pub mod policy;
+pub mod rate_limit;
 pub mod serve;
 mod types;
 
@@ -43,7 +44,8 @@ pub use connector::{
     EMBEDDED_SERVICE_COMPONENT, LoadReport,
 };
 pub use policy::{ApiKey, CallLimits, InvalidKey, Timeouts};
+pub use rate_limit::RateLimit;
 pub use types::{
-    Direction, Error, Message, MessageContent, MessageInput, Note, NoteInput, TagInput, TagResult,
-    parse_input,
+    ConnectorError, Direction, Error, ErrorBody, Message, MessageContent, MessageInput, Note,
+    NoteInput, TagInput, TagResult, TransportKind, input_from_value, parse_input,
 };

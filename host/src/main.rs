@@ -3,16 +3,19 @@
 //! A thin layer over the `dixa_host` library: parse, call, print, exit code.
 
 use std::io::{IsTerminal, Read, Write};
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use dixa_host::batch::{self, BatchOptions, LineResult};
+use dixa_contract::operations as ops;
+use dixa_host::batch::{self, BatchOptions, Report, ReportError, ResendUnknown};
 use dixa_host::serve::ServiceToken;
 use dixa_host::{
-    ApiKey, BuildError, ComponentSource, Connector, ConnectorBuilder, Error, InvalidKey, Timeouts,
+    ApiKey, BuildError, ComponentSource, Connector, ConnectorBuilder, ConnectorError, Error,
+    ErrorBody, InvalidKey, RateLimit, Timeouts,
 };
 use serde_json::json;
 
@@ -54,6 +57,12 @@ struct Cli {
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = Timeouts::default().between_bytes.as_secs_f64())]
     between_bytes_timeout: f64,
 
+    /// Requests per second to Dixa at most, shared by every call of this
+    /// process (Dixa allows 10 per token, in bursts of 4). A 429 from Dixa
+    /// pauses them all for its Retry-After.
+    #[arg(long, global = true, value_name = "N", default_value_t = RateLimit::default().per_second)]
+    per_second: NonZeroU32,
+
     /// Allow an http:// base URL on a host other than loopback: the key then
     /// travels in clear.
     #[arg(long, global = true)]
@@ -89,24 +98,13 @@ enum Command {
         /// JSON, @FILE, or - for stdin (the default).
         input: Option<String>,
     },
-    /// Run many operations from JSON Lines: {"op": "add-message", ...input} per line.
+    /// Run many operations from JSON Lines: {"op": "add-message", "id"?: "...", ...input} per line.
     ///
-    /// Prints one JSON result per line, in input order, then a summary on stderr.
-    /// A re-run with the same report skips the lines that already succeeded.
-    Batch {
-        /// JSON Lines file, or - for stdin (the default).
-        input: Option<PathBuf>,
-        /// Report of done lines to resume from and append to
-        /// (default: INPUT.report.jsonl; none for stdin).
-        #[arg(long, value_name = "FILE")]
-        report: Option<PathBuf>,
-        /// Operations in flight at once.
-        #[arg(long, default_value_t = BatchOptions::default().concurrency)]
-        concurrency: usize,
-        /// Operations started per second at most (Dixa allows 10 per token).
-        #[arg(long, default_value_t = BatchOptions::default().per_second)]
-        per_second: u32,
-    },
+    /// Prints one JSON result per line, in input order, then a summary on
+    /// stderr. Every line is recorded in a report before it is sent: a re-run
+    /// with the same report never sends a line twice that succeeded or may
+    /// have succeeded (see README, "Batch").
+    Batch(BatchArgs),
     /// Run the three operations against the built-in simulator (offline, no key).
     Demo,
     /// Write the embedded component (.wasm) to a file, for other hosts.
@@ -133,6 +131,28 @@ enum Command {
         #[arg(long, default_value_t = 8080)]
         port: u16,
     },
+}
+
+/// Options of `dixa batch`.
+#[derive(clap::Args)]
+struct BatchArgs {
+    /// JSON Lines file, or - for stdin (the default).
+    input: Option<PathBuf>,
+    /// Report to resume from and append to (default: INPUT.report.jsonl;
+    /// required for stdin).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Operations in flight at once.
+    #[arg(long, default_value_t = BatchOptions::default().concurrency)]
+    concurrency: usize,
+    /// Send again the POST lines whose outcome is unknown: all of them, or
+    /// the given ids. Check the conversations in Dixa first.
+    #[arg(long, value_name = "ID", num_args = 0..)]
+    resend_unknown: Option<Vec<String>>,
+    /// Record that these outcome-unknown lines took effect (you checked in
+    /// Dixa): they are skipped from now on.
+    #[arg(long, value_name = "ID", num_args = 1..)]
+    mark_done: Vec<String>,
 }
 
 /// Options of `dixa serve`.
@@ -232,18 +252,8 @@ async fn run(cli: Cli) -> u8 {
         Command::Simulator { port } => return simulator(*port).await,
         _ => {}
     }
-    if let Command::Batch {
-        input,
-        report,
-        concurrency,
-        per_second,
-    } = &cli.command
-    {
-        let options = BatchOptions {
-            concurrency: *concurrency,
-            per_second: *per_second,
-        };
-        return match run_batch(&cli, input.as_deref(), report.as_deref(), options).await {
+    if let Command::Batch(args) = &cli.command {
+        return match run_batch(&cli, args).await {
             Ok(code) => code,
             Err(failure) => failure.report(),
         };
@@ -262,39 +272,29 @@ async fn run(cli: Cli) -> u8 {
         Ok(connector) => connector,
         Err(failure) => return failure.report(),
     };
-    let result = match &cli.command {
-        Command::CreateInternalNote { .. } => {
-            call(&input, |i| connector.create_internal_note(i)).await
-        }
-        Command::AddMessage { .. } => call(&input, |i| connector.add_message(i)).await,
-        Command::TagConversation { .. } => call(&input, |i| connector.tag_conversation(i)).await,
+    let operation = match &cli.command {
+        Command::CreateInternalNote { .. } => &ops::CREATE_INTERNAL_NOTE,
+        Command::AddMessage { .. } => &ops::ADD_MESSAGE,
+        Command::TagConversation { .. } => &ops::TAG_CONVERSATION,
         Command::Demo
         | Command::Component { .. }
         | Command::Simulator { .. }
         | Command::Serve(_)
-        | Command::Batch { .. } => {
+        | Command::Batch(_) => {
             return exit::FAILURE;
         }
     };
+    let result = match serde_json::from_str(&input) {
+        Ok(input) => connector.call_json(operation.name, input).await,
+        Err(e) => Err(ConnectorError::invalid("input", e).into()),
+    };
     match result {
         Ok(output) => {
-            println!("{}", connector.redact(&output));
+            println!("{}", connector.redact(&output.to_string()));
             exit::OK
         }
         Err(error) => report(&error),
     }
-}
-
-/// Parses the input JSON into the operation's type, calls it, and renders the output.
-async fn call<I, O, F>(input: &str, operation: impl FnOnce(I) -> F) -> Result<String, Error>
-where
-    I: serde::de::DeserializeOwned,
-    O: serde::Serialize,
-    F: Future<Output = Result<O, Error>>,
-{
-    let output = operation(dixa_host::parse_input(input)?).await?;
-    serde_json::to_string(&output)
-        .map_err(|e| Error::Component(format!("rendering the output: {e}")))
 }
 
 /// The operation's input: the argument, @FILE, or stdin.
@@ -372,6 +372,7 @@ fn connector_with(
         .base_url(&cli.base_url)
         .api_key(Some(key))
         .insecure_http(cli.insecure_http)
+        .rate_limit(RateLimit::per_second(cli.per_second))
         .call_timeout(seconds(cli.timeout, "--timeout")?)
         .timeouts(Timeouts {
             connect: seconds(cli.connect_timeout, "--connect-timeout")?,
@@ -398,97 +399,103 @@ fn connector_with(
     })
 }
 
-/// Prints the error as JSON on stderr and picks the exit code.
+/// Prints the error as JSON on stderr and gives its exit code.
 fn report(error: &Error) -> u8 {
-    let code = match error {
-        Error::InvalidInput(_) => exit::INVALID_INPUT,
-        Error::MissingCredentials | Error::Unauthorized(_) => exit::CREDENTIALS,
-        Error::Component(_) | Error::MemoryLimit { .. } => exit::FAILURE,
-        _ if error.is_temporary() => exit::TEMPORARY,
-        _ => exit::REJECTED,
-    };
-    eprintln!("{}", error.to_json());
-    code
+    eprintln!("{}", error.to_body().to_json());
+    exit_code(error)
 }
 
+/// The exit code of an operation's error, as the README's table says.
+fn exit_code(error: &Error) -> u8 {
+    match error {
+        Error::Connector(
+            ConnectorError::InvalidInput { .. } | ConnectorError::Configuration(_),
+        ) => exit::INVALID_INPUT,
+        Error::Connector(ConnectorError::MissingCredentials | ConnectorError::Unauthorized(_)) => {
+            exit::CREDENTIALS
+        }
+        Error::Component { .. } | Error::MemoryLimit { .. } => exit::FAILURE,
+        _ if error.is_temporary() => exit::TEMPORARY,
+        _ => exit::REJECTED,
+    }
+}
+
+/// Prints a failure outside any operation (nothing was sent) and gives `code`.
 fn fail(code: u8, kind: &str, message: &str) -> u8 {
-    eprintln!("{}", json!({ "error": kind, "message": message }));
+    eprintln!("{}", ErrorBody::new(kind, message, false).to_json());
     code
 }
 
 /// `dixa batch`: results in input order on stdout, progress and summary on stderr.
-async fn run_batch(
-    cli: &Cli,
-    input: Option<&std::path::Path>,
-    report: Option<&std::path::Path>,
-    options: BatchOptions,
-) -> Result<u8, Failure> {
-    let text = match input {
-        Some(path) if path != std::path::Path::new("-") => {
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
-        }
-        _ => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .context("reading stdin")?;
-            text
+async fn run_batch(cli: &Cli, args: &BatchArgs) -> Result<u8, Failure> {
+    let file = args
+        .input
+        .as_deref()
+        .filter(|path| *path != std::path::Path::new("-"));
+    let report_path = match (&args.report, file) {
+        (Some(report), _) => report.clone(),
+        (None, Some(file)) => PathBuf::from(format!("{}.report.jsonl", file.display())),
+        (None, None) => {
+            return Err(Failure::new(
+                exit::INVALID_INPUT,
+                "invalid-input",
+                "a batch from stdin needs --report FILE: without a report it cannot be resumed safely",
+            ));
         }
     };
-    let lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let report_path = report.map(PathBuf::from).or_else(|| {
-        input
-            .filter(|p| *p != std::path::Path::new("-"))
-            .map(|p| PathBuf::from(format!("{}.report.jsonl", p.display())))
-    });
-    let done = match &report_path {
-        Some(path) => {
-            batch::load_report(path).with_context(|| format!("reading {}", path.display()))?
-        }
-        None => Default::default(),
+    let report_failure = |error: ReportError| match error {
+        ReportError::Io { .. } => Failure::new(exit::FAILURE, "report", error.to_string()),
+        _ => Failure::new(exit::INVALID_INPUT, "report", error.to_string()),
     };
-    let connector = connector(cli, ComponentSource::Embedded)?;
-    let mut report_file = match &report_path {
-        Some(path) => {
-            Some(batch::open_report(path).with_context(|| format!("opening {}", path.display()))?)
-        }
-        None => None,
+    let mut report = Report::open(&report_path).map_err(report_failure)?;
+    if report.torn_tail_dropped() {
+        eprintln!(
+            "note: {}: dropped an incomplete last record (a crash while writing)",
+            report_path.display()
+        );
+    }
+    report.mark_done(&args.mark_done).map_err(report_failure)?;
+    let options = BatchOptions {
+        concurrency: args.concurrency,
+        resend_unknown: match &args.resend_unknown {
+            None => ResendUnknown::None,
+            Some(ids) if ids.is_empty() => ResendUnknown::All,
+            Some(ids) => ResendUnknown::Only(ids.iter().cloned().collect()),
+        },
     };
+    let input: Box<dyn tokio::io::AsyncBufRead + Unpin + Send> = match file {
+        Some(path) => Box::new(tokio::io::BufReader::new(
+            tokio::fs::File::open(path)
+                .await
+                .with_context(|| format!("reading {}", path.display()))?,
+        )),
+        None => Box::new(tokio::io::BufReader::new(tokio::io::stdin())),
+    };
+    let connector = std::sync::Arc::new(connector(cli, ComponentSource::Embedded)?);
 
-    let total = lines.len();
     let progress = if std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::new(total as u64)
+        indicatif::ProgressBar::new_spinner()
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let connector = std::sync::Arc::new(connector);
-    let mut results = batch::run(std::sync::Arc::clone(&connector), lines, done, options);
-    let mut pending: std::collections::BTreeMap<usize, LineResult> = Default::default();
-    let (mut next, mut succeeded, mut skipped, mut failed) = (1, 0, 0, 0);
     let mut out = std::io::stdout().lock();
-    while let Some(result) = results.recv().await {
-        progress.inc(1);
-        match (&result.output, result.skipped) {
-            (Some(_), true) => skipped += 1,
-            (Some(_), false) => succeeded += 1,
-            (None, _) => failed += 1,
-        }
-        if let (Some(file), false) = (report_file.as_mut(), result.skipped) {
-            batch::append_to_report(file, &result, &connector).context("writing the report")?;
-        }
-        pending.insert(result.line, result);
-        while let Some(result) = pending.remove(&next) {
-            let line = serde_json::to_string(&result).context("rendering a result")?;
-            writeln!(out, "{}", connector.redact(&line)).context("writing stdout")?;
-            next += 1;
-        }
-    }
+    let summary = batch::run(
+        std::sync::Arc::clone(&connector),
+        input,
+        report,
+        &options,
+        |result| {
+            progress.inc(1);
+            progress.set_message(format!("line {}", result.line));
+            let line = serde_json::to_string(result)?;
+            writeln!(out, "{}", connector.redact(&line))
+        },
+    )
+    .await
+    .map_err(|e| Failure::new(exit::FAILURE, "batch", e.to_string()))?;
     progress.finish_and_clear();
-    eprintln!(
-        "{}",
-        json!({ "summary": { "lines": total, "succeeded": succeeded, "skipped": skipped, "failed": failed } })
-    );
-    Ok(if failed == 0 {
+    eprintln!("{}", json!({ "summary": summary }));
+    Ok(if summary.all_done() {
         exit::OK
     } else {
         exit::REJECTED

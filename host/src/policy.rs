@@ -9,15 +9,17 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use dixa_contract::error::HOST_DENIAL_PREFIX;
 use dixa_contract::{OPERATIONS, Operation, path};
 use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::http_client::HttpClient;
+use crate::rate_limit::DixaRateLimiter;
 
 /// Longest key accepted, in bytes.
 pub const MAX_KEY_BYTES: usize = 4096;
@@ -301,6 +303,11 @@ impl OutboundPolicy {
 pub struct PolicyHooks {
     policy: Arc<OutboundPolicy>,
     client: HttpClient,
+    /// The connector's pace of requests to Dixa.
+    rate_limiter: Arc<DixaRateLimiter>,
+    /// Set once a request that changes something went to Dixa: from then on,
+    /// a call stopped by the host may have had an effect.
+    forwarded_change: Arc<AtomicBool>,
     /// Requests of this call waiting for their response.
     in_flight: Arc<AtomicUsize>,
     /// Body bytes this call may still send.
@@ -308,12 +315,21 @@ pub struct PolicyHooks {
 }
 
 impl PolicyHooks {
-    /// Hooks for one call under `policy`, sending through `client`.
-    pub fn new(policy: Arc<OutboundPolicy>, client: HttpClient) -> Self {
+    /// Hooks for one call under `policy`, sending through `client` at the pace
+    /// of `rate_limiter`, and setting `forwarded_change` once a request that
+    /// changes something went to Dixa.
+    pub(crate) fn new(
+        policy: Arc<OutboundPolicy>,
+        client: HttpClient,
+        rate_limiter: Arc<DixaRateLimiter>,
+        forwarded_change: Arc<AtomicBool>,
+    ) -> Self {
         let bytes_left = policy.limits.request_bytes_per_call;
         PolicyHooks {
             policy,
             client,
+            rate_limiter,
+            forwarded_change,
             in_flight: Arc::default(),
             bytes_left: Arc::new(AtomicUsize::new(bytes_left)),
         }
@@ -332,9 +348,10 @@ type SendFuture = Box<
         > + Send,
 >;
 
-/// A refusal the component reads as `wasi:http`'s `internal-error` with this text.
+/// A refusal the component reads as `wasi:http`'s `internal-error` with this
+/// reason, marked so that it knows nothing was sent.
 fn refused(why: String) -> wasmtime_wasi_http::Error {
-    wasmtime_wasi_http::Error::InternalError(Some(why))
+    wasmtime_wasi_http::Error::InternalError(Some(format!("{HOST_DENIAL_PREFIX}{why}")))
 }
 
 /// Counts a request in flight until dropped.
@@ -360,12 +377,11 @@ impl WasiHttpHooks for PolicyHooks {
         let denial = match &verdict {
             Verdict::Deny(Denial::Origin) => Some(wasmtime_wasi_http::Error::HttpRequestDenied),
             Verdict::Deny(Denial::NotAnOperation) => Some(refused(
-                "the host's policy denied the request: it is none of the connector's operations"
-                    .into(),
+                "the request is none of the connector's operations".into(),
             )),
             _ if self.in_flight.load(Ordering::Relaxed) >= limits.requests_in_flight => {
                 Some(refused(format!(
-                    "the host allows at most {} requests in flight per call",
+                    "at most {} requests may be in flight per call",
                     limits.requests_in_flight
                 )))
             }
@@ -383,6 +399,11 @@ impl WasiHttpHooks for PolicyHooks {
                 Err(denial)
             });
         }
+        // Whether the request goes to Dixa, and whether it changes something there.
+        let to_dixa = match &verdict {
+            Verdict::Dixa { operation, .. } => Some(!operation.read_only),
+            _ => None,
+        };
         if let Verdict::Dixa { api_key, .. } = verdict {
             let headers = request.headers_mut();
             // Usually none: the connector's own requests carry only allowed headers.
@@ -403,11 +424,26 @@ impl WasiHttpHooks for PolicyHooks {
         let bytes_left = Arc::clone(&self.bytes_left);
         let options = self.policy.request_options(options);
         let client = self.client.clone();
-        tracing::debug!(%method, path = uri.path(), "sending");
+        let rate_limiter = Arc::clone(&self.rate_limiter);
+        let forwarded_change = Arc::clone(&self.forwarded_change);
         Box::new(async move {
             let _in_flight = in_flight;
             let request = with_buffered_body(request, limits, &bytes_left).await?;
+            if let Some(changes) = to_dixa {
+                rate_limiter.ready().await;
+                if changes {
+                    forwarded_change.store(true, Ordering::Relaxed);
+                }
+            }
+            tracing::debug!(%method, path = uri.path(), "sending");
             let response = client.send(request, options).await?;
+            if to_dixa.is_some() {
+                let retry_after = response.headers().get(http::header::RETRY_AFTER);
+                rate_limiter.observe(
+                    response.status().as_u16(),
+                    retry_after.and_then(|value| value.to_str().ok()),
+                );
+            }
             tracing::debug!(%method, path = uri.path(), status = response.status().as_u16(), "answered");
             Ok((
                 response,
@@ -434,7 +470,7 @@ async fn with_buffered_body(
         .await
         .map_err(|_| {
             refused(format!(
-                "the host sends at most {} body bytes per request and {} per call",
+                "at most {} body bytes may be sent per request and {} per call",
                 limits.request_body_bytes, limits.request_bytes_per_call
             ))
         })?
@@ -446,7 +482,7 @@ async fn with_buffered_body(
         })
         .map_err(|_| {
             refused(format!(
-                "the host sends at most {} body bytes per call",
+                "at most {} body bytes may be sent per call",
                 limits.request_bytes_per_call
             ))
         })?;

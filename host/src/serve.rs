@@ -29,7 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use crate::{Connector, Error};
+use crate::{Connector, ConnectorError, Error, ErrorBody};
 
 /// Largest request body `dixa serve` reads before the component runs.
 pub const MAX_REQUEST_BODY: usize = 1 << 20;
@@ -297,7 +297,7 @@ impl Guard {
             return Err(Refusal {
                 status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 kind: "invalid-input",
-                message: "a request body must be sent as Content-Type: application/json",
+                message: "the request body must be sent as Content-Type: application/json",
             });
         }
         Ok(())
@@ -313,7 +313,10 @@ struct Refusal {
 
 impl Refusal {
     fn response(&self) -> Response<Full<Bytes>> {
-        let mut response = reply(self.status, self.kind, self.message);
+        let mut response = match self.kind {
+            "invalid-input" => invalid_input(self.status, self.message),
+            kind => reply(self.status, kind, self.message),
+        };
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -345,24 +348,21 @@ async fn respond(
     {
         Ok(Ok(body)) => body.to_bytes(),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            return reply(
+            return invalid_input(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid-input",
-                &format!("request body: larger than {MAX_REQUEST_BODY} bytes"),
+                &format!("the request body is larger than {MAX_REQUEST_BODY} bytes"),
             );
         }
         Ok(Err(_)) => {
-            return reply(
+            return invalid_input(
                 StatusCode::BAD_REQUEST,
-                "invalid-input",
-                "request body: could not be read",
+                "the request body could not be read",
             );
         }
         Err(_elapsed) => {
-            return reply(
+            return invalid_input(
                 StatusCode::REQUEST_TIMEOUT,
-                "invalid-input",
-                "request body: did not arrive in time",
+                "the request body did not arrive in time",
             );
         }
     };
@@ -392,27 +392,37 @@ async fn respond(
             response
         }
         Err(e) => {
-            let error = Error::Component(format!("the component's reply broke off: {e}"));
+            // The component had answered: the operation may well have run.
+            let error = Error::Component {
+                message: format!("the component's reply broke off: {e}"),
+                dixa_may_have_acted: true,
+            };
             tracing::warn!(%method, path, %error, "the component's reply failed");
             error_response(&error)
         }
     }
 }
 
-/// [`Error::to_json`] with 504 for a deadline, else 500.
+/// [`Error::to_body`] with 504 for a deadline, else 500.
 fn error_response(error: &Error) -> Response<Full<Bytes>> {
     let status = match error {
-        Error::Deadline(_) => StatusCode::GATEWAY_TIMEOUT,
+        Error::Deadline { .. } => StatusCode::GATEWAY_TIMEOUT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    json_response(status, error.to_json().to_string())
+    json_response(status, error.to_body().to_json())
 }
 
-/// `{"error": kind, "message": message}` with `status`.
+/// A refusal by the server itself, before the component ran: Dixa did not act.
 fn reply(status: StatusCode, kind: &str, message: &str) -> Response<Full<Bytes>> {
+    json_response(status, ErrorBody::new(kind, message, false).to_json())
+}
+
+/// An `invalid-input` refusal of the request as a whole, as the component
+/// would render it.
+fn invalid_input(status: StatusCode, reason: &str) -> Response<Full<Bytes>> {
     json_response(
         status,
-        serde_json::json!({ "error": kind, "message": message }).to_string(),
+        ConnectorError::invalid("input", reason).to_body().to_json(),
     )
 }
 

@@ -110,129 +110,133 @@ pub struct TagResult {
 /// Unknown fields are rejected, so a misspelt optional field is not silently dropped.
 /// Only a JSON object is accepted: serde would also take a positional array.
 pub fn parse_input<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, Error> {
-    if !json.trim_start().starts_with('{') {
-        return Err(Error::InvalidInput(
-            "input JSON: expected an object such as {\"conversationId\": \"9456\", ...}".into(),
-        ));
-    }
-    serde_json::from_str(json).map_err(|e| Error::InvalidInput(format!("input JSON: {e}")))
+    let input = serde_json::from_str(json).map_err(|e| ConnectorError::invalid("input", e))?;
+    input_from_value(input)
 }
 
-/// Why a call failed: the WIT `error` cases, then what the host itself enforces.
+/// [`parse_input`] of an already parsed JSON value.
+pub fn input_from_value<T: serde::de::DeserializeOwned>(
+    input: serde_json::Value,
+) -> Result<T, Error> {
+    if !input.is_object() {
+        return Err(ConnectorError::invalid(
+            "input",
+            "expected a JSON object such as {\"conversationId\": \"9456\", ...}",
+        )
+        .into());
+    }
+    serde_json::from_value(input).map_err(|e| ConnectorError::invalid("input", e).into())
+}
+
+/// The component's error: one case per WIT `error` case (shared with the
+/// guest through `dixa-contract`).
+pub use dixa_contract::Error as ConnectorError;
+pub use dixa_contract::{ErrorBody, TransportKind};
+
+/// Why a call failed: the component's error, or a limit the host enforced.
+///
+/// A host error after the host forwarded a request that changes something in
+/// Dixa says Dixa may have acted: the sandbox was stopped before it could tell.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    /// The input broke a rule; nothing was sent.
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
-    /// No API key was configured.
-    #[error("no Dixa API key is configured")]
-    MissingCredentials,
-    /// Dixa refused the key (401/403).
-    #[error("unauthorized: {0}")]
-    Unauthorized(String),
-    /// The conversation, tag or agent does not exist.
-    #[error("not found: {0}")]
-    NotFound(String),
-    /// Dixa's rate limit held through the retries.
-    #[error("rate limited by Dixa{}", .retry_after_seconds.map(|s| format!(": retry in {s} s")).unwrap_or_default())]
-    RateLimited {
-        /// Seconds Dixa asked to wait, when it said.
-        retry_after_seconds: Option<u32>,
-    },
-    /// Another error status from Dixa.
-    #[error("Dixa answered {status}: {message}")]
-    Api {
-        /// HTTP status.
-        status: u16,
-        /// Dixa's message.
-        message: String,
-    },
-    /// The request could not be completed (connection, timeout, denied by policy).
-    #[error("transport error: {0}")]
-    Transport(String),
-    /// Dixa answered success with a body that does not match its API.
-    #[error("invalid response from Dixa: {0}")]
-    InvalidResponse(String),
+    /// The component's answer: one of the WIT `error` cases.
+    #[error(transparent)]
+    Connector(#[from] ConnectorError),
     /// The call ran past the host's deadline and was stopped.
-    #[error("the call exceeded its {}s deadline and was stopped", .0.as_secs_f64())]
-    Deadline(Duration),
+    #[error("the call exceeded its {}s deadline and was stopped", .timeout.as_secs_f64())]
+    Deadline {
+        /// The deadline.
+        timeout: Duration,
+        /// A changing request had been forwarded to Dixa.
+        dixa_may_have_acted: bool,
+    },
     /// The component tried to use more memory than the call's limit and was stopped.
     #[error("the component needed more than its {limit_bytes}-byte memory limit and was stopped")]
     MemoryLimit {
         /// The limit in bytes.
         limit_bytes: usize,
+        /// A changing request had been forwarded to Dixa.
+        dixa_may_have_acted: bool,
     },
     /// The component failed inside the sandbox (trap or a component that does not fit).
-    #[error("component failure: {0}")]
-    Component(String),
+    #[error("component failure: {message}")]
+    Component {
+        /// What failed.
+        message: String,
+        /// A changing request had been forwarded to Dixa.
+        dixa_may_have_acted: bool,
+    },
 }
 
 impl Error {
-    /// The case's kebab-case name, as in the WIT (`invalid-input`, ...).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Error::InvalidInput(_) => "invalid-input",
-            Error::MissingCredentials => "missing-credentials",
-            Error::Unauthorized(_) => "unauthorized",
-            Error::NotFound(_) => "not-found",
-            Error::RateLimited { .. } => "rate-limited",
-            Error::Api { .. } => "api",
-            Error::Transport(_) => "transport",
-            Error::InvalidResponse(_) => "invalid-response",
-            Error::Deadline(_) => "deadline",
-            Error::MemoryLimit { .. } => "memory-limit",
-            Error::Component(_) => "component",
+    /// A component failure before anything was sent.
+    pub fn component(message: impl Into<String>) -> Self {
+        Error::Component {
+            message: message.into(),
+            dixa_may_have_acted: false,
         }
     }
 
-    /// `{"error": kind, "message": ...}`, plus `status` for `api` and
-    /// `retryAfterSeconds` for `rate-limited` when Dixa said: how the CLI and
-    /// `dixa serve` report an error.
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut body = serde_json::Map::new();
-        body.insert("error".into(), self.kind().into());
-        body.insert("message".into(), self.to_string().into());
+    /// The case's kebab-case name: the WIT case (`invalid-input`, ...), or
+    /// `deadline`, `memory-limit`, `component`.
+    pub fn kind(&self) -> &'static str {
         match self {
-            Error::Api { status, .. } => {
-                body.insert("status".into(), (*status).into());
-            }
-            Error::RateLimited {
-                retry_after_seconds: Some(seconds),
-            } => {
-                body.insert("retryAfterSeconds".into(), (*seconds).into());
-            }
-            _ => {}
+            Error::Connector(error) => error.kind(),
+            Error::Deadline { .. } => "deadline",
+            Error::MemoryLimit { .. } => "memory-limit",
+            Error::Component { .. } => "component",
         }
-        serde_json::Value::Object(body)
+    }
+
+    /// Whether Dixa may have carried out the operation despite the error.
+    pub fn dixa_may_have_acted(&self) -> bool {
+        match self {
+            Error::Connector(error) => error.dixa_may_have_acted(),
+            Error::Deadline {
+                dixa_may_have_acted,
+                ..
+            }
+            | Error::MemoryLimit {
+                dixa_may_have_acted,
+                ..
+            }
+            | Error::Component {
+                dixa_may_have_acted,
+                ..
+            } => *dixa_may_have_acted,
+        }
+    }
+
+    /// Whether the same call may succeed later without changes (see
+    /// [`ConnectorError::is_temporary`]); a deadline may pass too.
+    pub fn is_temporary(&self) -> bool {
+        match self {
+            Error::Connector(error) => error.is_temporary(),
+            Error::Deadline { .. } => true,
+            Error::MemoryLimit { .. } | Error::Component { .. } => false,
+        }
+    }
+
+    /// The error's JSON rendering, the same as the component's HTTP front gives.
+    pub fn to_body(&self) -> ErrorBody {
+        match self {
+            Error::Connector(error) => error.to_body(),
+            other => ErrorBody::new(other.kind(), other.to_string(), other.dixa_may_have_acted()),
+        }
     }
 
     /// The error with `key` redacted from every text it carries.
     pub fn redacted(self, key: &crate::ApiKey) -> Error {
-        let clean = |text| dixa_contract::redact::redact_owned(text, key.expose());
         match self {
-            Error::InvalidInput(text) => Error::InvalidInput(clean(text)),
-            Error::Unauthorized(text) => Error::Unauthorized(clean(text)),
-            Error::NotFound(text) => Error::NotFound(clean(text)),
-            Error::Api { status, message } => Error::Api {
-                status,
-                message: clean(message),
+            Error::Connector(error) => Error::Connector(error.redacted(key.expose())),
+            Error::Component {
+                message,
+                dixa_may_have_acted,
+            } => Error::Component {
+                message: dixa_contract::redact::redact_owned(message, key.expose()),
+                dixa_may_have_acted,
             },
-            Error::Transport(text) => Error::Transport(clean(text)),
-            Error::InvalidResponse(text) => Error::InvalidResponse(clean(text)),
-            Error::Component(text) => Error::Component(clean(text)),
-            other @ (Error::MissingCredentials
-            | Error::RateLimited { .. }
-            | Error::Deadline(_)
-            | Error::MemoryLimit { .. }) => other,
-        }
-    }
-
-    /// Whether the same call may succeed later without changes.
-    pub fn is_temporary(&self) -> bool {
-        match self {
-            Error::RateLimited { .. } | Error::Transport(_) | Error::Deadline(_) => true,
-            Error::Api { status, .. } => *status >= 500,
-            _ => false,
+            other @ (Error::Deadline { .. } | Error::MemoryLimit { .. }) => other,
         }
     }
 }

@@ -120,8 +120,8 @@ async fn errors_are_json_on_stderr_with_documented_exit_codes() {
     assert_eq!(code, Some(2));
     assert_eq!(error["error"], "invalid-input");
     assert_eq!(
-        error["message"],
-        "invalid input: input JSON: missing field `tagId` at line 1 column 25"
+        error,
+        json!({"error": "invalid-input", "message": "invalid input: input: missing field `tagId`", "dixaMayHaveActed": false, "field": "input"})
     );
 
     let (code, error) = run(
@@ -150,7 +150,7 @@ async fn errors_are_json_on_stderr_with_documented_exit_codes() {
     assert_eq!(code, Some(2));
     assert_eq!(
         error,
-        json!({"error": "invalid-input", "message": "invalid input: agentId: is required for outbound messages"})
+        json!({"error": "invalid-input", "message": "invalid input: agentId: is required for outbound messages", "dixaMayHaveActed": false, "field": "agentId"})
     );
 
     let (code, error) = run(None, &["tag-conversation", TAG]);
@@ -166,7 +166,7 @@ async fn errors_are_json_on_stderr_with_documented_exit_codes() {
     assert_eq!(code, Some(3));
     assert_eq!(
         error,
-        json!({"error": "not-found", "message": "not found: Conversation not found"})
+        json!({"error": "not-found", "message": "not found: Conversation not found", "dixaMayHaveActed": false})
     );
 
     simulator.inject(Fault::status(500, "boom"));
@@ -180,7 +180,7 @@ async fn errors_are_json_on_stderr_with_documented_exit_codes() {
     assert_eq!(code, Some(4));
     assert_eq!(
         error,
-        json!({"error": "api", "message": "Dixa answered 500: boom", "status": 500})
+        json!({"error": "api", "message": "Dixa answered 500: boom", "dixaMayHaveActed": true, "status": 500})
     );
 
     for _ in 0..3 {
@@ -274,14 +274,43 @@ fn usage_errors_exit_with_2() {
     assert_eq!(output.status.code(), Some(2));
 }
 
+/// The JSON lines of `bytes`.
+fn json_lines(bytes: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(|line| json_of(line.as_bytes()))
+        .collect()
+}
+
+/// A batch input file in a fresh directory: the directory and the file's path.
+fn batch_input(lines: &[String]) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("ops.jsonl");
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    (dir, input.display().to_string())
+}
+
+fn note_line(conversation: u32, message: &str) -> String {
+    format!(
+        r#"{{"op":"create-internal-note","conversationId":"{conversation}","message":"{message}"}}"#
+    )
+}
+
+/// The POSTs the simulator received for `conversation`.
+fn posts_to(simulator: &Simulator, conversation: u32) -> usize {
+    let path = format!("/v1/conversations/{conversation}/notes");
+    simulator
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == path)
+        .count()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn batch_runs_lines_in_order_and_a_rerun_skips_what_succeeded() {
     let simulator = Simulator::start().await.unwrap();
-    let dir = std::env::temp_dir().join(format!("dixa-batch-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let input = dir.join("ops.jsonl");
     let mut lines = vec![
-        r#"{"op":"create-internal-note","conversationId":"9456","message":"first"}"#.to_owned(),
+        note_line(9456, "first"),
         r#"{"op":"add-message","conversationId":"9456","content":"hi","direction":"outbound"}"#
             .to_owned(),
         r#"{"op":"fly","conversationId":"9456"}"#.to_owned(),
@@ -292,23 +321,18 @@ async fn batch_runs_lines_in_order_and_a_rerun_skips_what_succeeded() {
             i + 1
         ));
     }
-    std::fs::write(&input, lines.join("\n")).unwrap();
-    let input_arg = input.display().to_string();
+    let (_dir, input) = batch_input(&lines);
 
     let started = std::time::Instant::now();
     let first = dixa(
         &simulator.base_url(),
         Some(DEFAULT_API_KEY),
-        &["batch", &input_arg],
+        &["batch", &input],
         "",
     );
     let elapsed = started.elapsed();
     assert_eq!(first.status.code(), Some(3), "{first:?}");
-    let results: Vec<Value> = String::from_utf8(first.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| json_of(l.as_bytes()))
-        .collect();
+    let results = json_lines(&first.stdout);
     assert_eq!(
         results
             .iter()
@@ -317,12 +341,16 @@ async fn batch_runs_lines_in_order_and_a_rerun_skips_what_succeeded() {
         (1..=12).collect::<Vec<_>>(),
         "one result per line, in input order"
     );
+    assert_eq!(results[0]["status"], "succeeded");
+    assert_eq!(results[0]["op"], "create-internal-note");
     assert_eq!(results[0]["output"]["message"], "first");
+    assert_eq!(results[0]["id"].as_str().unwrap().len(), 64, "a SHA-256");
+    assert_eq!(results[1]["status"], "failed");
     assert_eq!(
         results[1]["error"],
-        json!({"kind": "invalid-input", "message": "invalid input: agentId: is required for outbound messages"})
+        json!({"error": "invalid-input", "message": "invalid input: agentId: is required for outbound messages", "dixaMayHaveActed": false, "field": "agentId"})
     );
-    assert_eq!(results[2]["error"]["kind"], "invalid-input");
+    assert_eq!(results[2]["error"]["field"], "op");
     assert!(
         results[3..]
             .iter()
@@ -330,34 +358,225 @@ async fn batch_runs_lines_in_order_and_a_rerun_skips_what_succeeded() {
     );
     assert_eq!(
         json_of(&first.stderr),
-        json!({"summary": {"lines": 12, "succeeded": 10, "skipped": 0, "failed": 2}})
+        json!({"summary": {"lines": 12, "succeeded": 10, "skipped": 0, "failed": 2, "outcomeUnknown": 0}})
     );
     assert_eq!(simulator.requests().len(), 10);
-    // 10 operations started at 10 per second: the last starts 900 ms after the first.
+    // Dixa's limit, 10 per second in bursts of 4: the 10th request waits 600 ms.
     assert!(
-        elapsed >= std::time::Duration::from_millis(900),
+        elapsed >= std::time::Duration::from_millis(600),
         "{elapsed:?}"
     );
 
+    // A new line on top: the others keep their identity and are skipped.
+    lines.insert(0, note_line(1, "new"));
+    std::fs::write(&input, lines.join("\n")).unwrap();
     let again = dixa(
         &simulator.base_url(),
         Some(DEFAULT_API_KEY),
-        &["batch", &input_arg],
+        &["batch", &input],
         "",
     );
     assert_eq!(
         json_of(&again.stderr),
-        json!({"summary": {"lines": 12, "succeeded": 0, "skipped": 10, "failed": 2}})
+        json!({"summary": {"lines": 13, "succeeded": 1, "skipped": 10, "failed": 2, "outcomeUnknown": 0}})
     );
-    assert_eq!(simulator.requests().len(), 10, "nothing is sent twice");
-    let rerun: Vec<Value> = String::from_utf8(again.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| json_of(l.as_bytes()))
+    assert_eq!(simulator.requests().len(), 11, "only the new line is sent");
+    let rerun = json_lines(&again.stdout);
+    assert_eq!(rerun[1]["status"], "skipped");
+    assert_eq!(rerun[1]["id"], results[0]["id"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_killed_mid_run_resumes_without_sending_an_unknown_post_twice() {
+    let simulator = Simulator::start().await.unwrap();
+    let lines: Vec<String> = (1..=5).map(|i| note_line(i, "resume me")).collect();
+    let (_dir, input) = batch_input(&lines);
+    // Lines 1 and 2 are answered; Dixa holds line 3 while the process is killed.
+    simulator.inject(Fault::Delay(std::time::Duration::ZERO));
+    simulator.inject(Fault::Delay(std::time::Duration::ZERO));
+    simulator.inject(Fault::Delay(std::time::Duration::from_secs(60)));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dixa"))
+        .args([
+            "--base-url",
+            &simulator.base_url(),
+            "batch",
+            &input,
+            "--concurrency",
+            "1",
+        ])
+        .env("DIXA_API_KEY", DEFAULT_API_KEY)
+        .env(
+            "DIXA_CACHE_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-cache"),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while simulator.requests().len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "line 3 never reached Dixa"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let resumed = dixa(
+        &simulator.base_url(),
+        Some(DEFAULT_API_KEY),
+        &["batch", &input],
+        "",
+    );
+    assert_eq!(resumed.status.code(), Some(3), "{resumed:?}");
+    let results = json_lines(&resumed.stdout);
+    let statuses: Vec<&str> = results
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
         .collect();
-    assert_eq!(rerun[0]["skipped"], true);
-    assert_eq!(rerun[0]["output"], results[0]["output"]);
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(
+        statuses,
+        [
+            "skipped",
+            "skipped",
+            "outcome-unknown",
+            "succeeded",
+            "succeeded"
+        ]
+    );
+    assert_eq!(results[2]["error"]["error"], "outcome-unknown");
+    assert_eq!(results[2]["error"]["dixaMayHaveActed"], true);
+    assert_eq!(
+        (1..=5).map(|c| posts_to(&simulator, c)).collect::<Vec<_>>(),
+        [1, 1, 1, 1, 1],
+        "the line whose outcome is unknown was not sent again"
+    );
+
+    // The user found the note in Dixa.
+    let id = results[2]["id"].as_str().unwrap();
+    let marked = dixa(
+        &simulator.base_url(),
+        Some(DEFAULT_API_KEY),
+        &["batch", &input, "--mark-done", id],
+        "",
+    );
+    assert_eq!(marked.status.code(), Some(0), "{marked:?}");
+    assert_eq!(
+        json_of(&marked.stderr)["summary"],
+        json!({"lines": 5, "succeeded": 0, "skipped": 5, "failed": 0, "outcomeUnknown": 0})
+    );
+    assert_eq!(simulator.requests().len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_post_dropped_after_dixa_acted_is_unknown_until_resent_on_purpose() {
+    let simulator = Simulator::start().await.unwrap();
+    let (_dir, input) = batch_input(&[note_line(7, "once")]);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["batch", input.as_str()];
+        args.extend_from_slice(extra);
+        dixa(&simulator.base_url(), Some(DEFAULT_API_KEY), &args, "")
+    };
+    simulator.inject(Fault::ActThenDrop);
+    let first = run(&[]);
+    assert_eq!(first.status.code(), Some(3));
+    let result = &json_lines(&first.stdout)[0];
+    assert_eq!(result["status"], "failed");
+    assert_eq!(result["error"]["transportKind"], "connection-lost");
+    assert_eq!(result["error"]["dixaMayHaveActed"], true);
+
+    let second = run(&[]);
+    assert_eq!(second.status.code(), Some(3));
+    assert_eq!(json_lines(&second.stdout)[0]["status"], "outcome-unknown");
+    assert_eq!(posts_to(&simulator, 7), 1);
+
+    // The user checked: the note is not in Dixa (here it is; the simulator acted).
+    let third = run(&["--resend-unknown"]);
+    assert_eq!(third.status.code(), Some(0), "{third:?}");
+    assert_eq!(json_lines(&third.stdout)[0]["status"], "succeeded");
+    assert_eq!(posts_to(&simulator, 7), 2);
+    let fourth = run(&["--resend-unknown"]);
+    assert_eq!(json_lines(&fourth.stdout)[0]["status"], "skipped");
+    assert_eq!(posts_to(&simulator, 7), 2, "a success is never resent");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batch_reports_are_required_for_stdin_locked_and_never_silently_ignored() {
+    let simulator = Simulator::start().await.unwrap();
+    let url = simulator.base_url();
+    let stdin = dixa(&url, Some(DEFAULT_API_KEY), &["batch"], &note_line(1, "x"));
+    assert_eq!(stdin.status.code(), Some(2));
+    assert!(
+        json_of(&stdin.stderr)["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("a batch from stdin needs --report FILE")
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.jsonl").display().to_string();
+    let from_stdin = dixa(
+        &url,
+        Some(DEFAULT_API_KEY),
+        &["batch", "-", "--report", &report],
+        &format!("{}\n", note_line(1, "x")),
+    );
+    assert_eq!(from_stdin.status.code(), Some(0), "{from_stdin:?}");
+
+    // A report of dixa 0.1 (lines matched by position) is refused, not ignored.
+    let old = dir.path().join("old.jsonl");
+    std::fs::write(&old, "{\"line\":1,\"hash\":\"ab\",\"output\":{}}\n").unwrap();
+    let refused = dixa(
+        &url,
+        Some(DEFAULT_API_KEY),
+        &["batch", "-", "--report", &old.display().to_string()],
+        &note_line(1, "x"),
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    let error = json_of(&refused.stderr);
+    assert_eq!(error["error"], "report");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("was written by dixa 0.1"),
+        "{error}"
+    );
+
+    // A second batch on a report in use is refused while the first runs.
+    let (_input_dir, input) = batch_input(&[note_line(2, "slow")]);
+    simulator.inject(Fault::Delay(std::time::Duration::from_secs(2)));
+    let mut first = Command::new(env!("CARGO_BIN_EXE_dixa"))
+        .args(["--base-url", &url, "batch", &input, "--report", &report])
+        .env("DIXA_API_KEY", DEFAULT_API_KEY)
+        .env(
+            "DIXA_CACHE_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-cache"),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    while posts_to(&simulator, 2) == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let second = dixa(
+        &url,
+        Some(DEFAULT_API_KEY),
+        &["batch", &input, "--report", &report],
+        "",
+    );
+    assert_eq!(second.status.code(), Some(2), "{second:?}");
+    assert!(
+        json_of(&second.stderr)["message"]
+            .as_str()
+            .unwrap()
+            .contains("is in use by another dixa batch")
+    );
+    assert_eq!(first.wait().unwrap().code(), Some(0));
+    assert_eq!(posts_to(&simulator, 2), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -129,6 +129,11 @@ async fn the_component_runs_on_node_through_jco() {
             ),
             (
                 "PUT",
+                "/v1/conversations/9456/tags/not-a-uuid",
+                Some(DEFAULT_API_KEY)
+            ),
+            (
+                "PUT",
                 "/v1/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741",
                 Some(DEFAULT_API_KEY)
             ),
@@ -181,7 +186,7 @@ async fn the_component_runs_on_the_wasmtime_cli() {
         ),
         (
             r#"add-message({conversation-id: "9456", content: "Hi", direction: outbound, agent-id: none})"#,
-            r#"err(invalid-input("agentId: is required for outbound messages"))"#,
+            r#"err(invalid-input({field: "agentId", reason: "is required for outbound messages"}))"#,
         ),
         (
             r#"tag-conversation({conversation-id: "9456", tag-id: "eb31acbb-13f9-4ce7-abd3-44dd86266741"})"#,

@@ -34,7 +34,23 @@ assert.throws(
   (error) => {
     assert.deepEqual(error.payload, {
       tag: "invalid-input",
-      val: "agentId: is required for outbound messages",
+      val: { field: "agentId", reason: "is required for outbound messages" },
+    });
+    return true;
+  },
+);
+
+// Dixa refused the request (a 4xx): it reached Dixa but changed nothing.
+assert.throws(
+  () => conversations.tagConversation({ conversationId: "9456", tagId: "not-a-uuid" }),
+  (error) => {
+    assert.deepEqual(error.payload, {
+      tag: "api",
+      val: {
+        status: 400,
+        message: "Invalid value for: path parameter tagId",
+        dixaMayHaveActed: false,
+      },
     });
     return true;
   },

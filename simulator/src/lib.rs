@@ -36,7 +36,8 @@ pub struct RecordedRequest {
     pub body: Vec<u8>,
     /// Which TCP connection carried it: connections are numbered from 1 as accepted.
     pub connection: u64,
-    /// Status the simulator answered with; `None` when it sent no status line.
+    /// Status the simulator answered with (or, for [`Fault::ActThenDrop`],
+    /// would have); `None` when it did not act.
     pub status: Option<u16>,
 }
 
@@ -70,6 +71,10 @@ pub enum Fault {
     Delay(Duration),
     /// Close the connection without answering.
     DropConnection,
+    /// Carry out the request (recorded with the status Dixa would have
+    /// answered), then close the connection without answering: the client
+    /// cannot tell whether Dixa acted.
+    ActThenDrop,
     /// Answer 200 with a body of this many bytes (a JSON string), streamed.
     HugeBody(usize),
     /// Answer 200 with the start of a body, then send nothing more.
@@ -281,6 +286,13 @@ async fn answer(
     let partial = || Bytes::from_static(br#"{"data":{"id":"#);
     let (reply, body) = match fault {
         Some(Fault::DropConnection) => return Err(Dropped),
+        Some(Fault::ActThenDrop) => {
+            let acted = respond(&recorded, &shared, sequence);
+            if let Some(logged) = shared.state().requests.get_mut(index) {
+                logged.status = Some(acted.status);
+            }
+            return Err(Dropped);
+        }
         Some(Fault::Status {
             status,
             message,

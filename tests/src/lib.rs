@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use dixa_host::serve::{ServeOptions, ServiceToken};
-pub use dixa_host::{ApiKey, ComponentSource, Connector, ConnectorBuilder};
+pub use dixa_host::{ApiKey, ComponentSource, Connector, ConnectorBuilder, RateLimit};
 pub use dixa_simulator::client::TEST_SERVICE_TOKEN;
 pub use dixa_simulator::{DEFAULT_API_KEY, Fault, RecordedRequest, Simulator};
 
@@ -51,7 +51,7 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// The defaults: key injected by the host, nothing else allowed.
+    /// The defaults: key injected by the host, nothing else allowed, no rate limit.
     pub async fn start() -> Self {
         Self::with(|builder| builder).await
     }
@@ -63,7 +63,8 @@ impl Harness {
             .base_url(simulator.base_url())
             .config("service-token", TEST_SERVICE_TOKEN)
             .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
-            .cache_dir(Some(cache_dir()));
+            .cache_dir(Some(cache_dir()))
+            .rate_limit(RateLimit::UNLIMITED);
         let connector = configure(builder).build().expect("connector builds");
         Harness {
             simulator,

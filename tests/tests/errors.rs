@@ -1,18 +1,39 @@
 //! Failures around Dixa's answers that the fault matrix in `reliability.rs` does
-//! not cover: mixed faults before a success, the call deadline, credentials, and
-//! a server that is not there.
+//! not cover: mixed faults before a success, the call deadline, credentials, a
+//! server that is not there, DNS and TLS failures, and whether Dixa may have
+//! acted in each.
 
 use std::time::Duration;
 
 use dixa_host::demo::{note_example, tag_example};
-use dixa_host::{ApiKey, Connector, Error};
+use dixa_host::{ApiKey, Connector, ConnectorError, Error, TransportKind};
 use dixa_tests::{Fault, Harness, cache_dir};
 
-fn api(status: u16, message: &str) -> Error {
-    Error::Api {
+fn api(status: u16, message: &str, dixa_may_have_acted: bool) -> Error {
+    Error::Connector(ConnectorError::Api {
         status,
         message: message.into(),
-    }
+        dixa_may_have_acted,
+    })
+}
+
+fn transport(kind: TransportKind, message: &str, dixa_may_have_acted: bool) -> Error {
+    Error::Connector(ConnectorError::Transport {
+        kind,
+        message: message.into(),
+        dixa_may_have_acted,
+    })
+}
+
+/// A connector whose Dixa is `base_url`, for failures before any answer.
+fn connector_for(base_url: &str) -> Connector {
+    Connector::builder()
+        .base_url(base_url)
+        .api_key(ApiKey::new("errors-test-api-key").ok())
+        .cache_dir(Some(cache_dir()))
+        .call_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -29,20 +50,82 @@ async fn tag_put_is_retried_after_5xx_and_dropped_connections() {
         harness.simulator.inject(Fault::status(500, "boom"));
     }
     let result = harness.connector.tag_conversation(tag_example()).await;
-    assert_eq!(result, Err(api(500, "boom")));
+    assert_eq!(result, Err(api(500, "boom", true)));
     assert_eq!(harness.requests().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_call_past_its_deadline_is_stopped() {
+async fn a_post_that_dixa_carried_out_before_the_connection_dropped_may_have_acted() {
+    let harness = Harness::start().await;
+    harness.simulator.inject(Fault::ActThenDrop);
+    let error = harness
+        .connector
+        .create_internal_note(note_example())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        transport(
+            TransportKind::ConnectionLost,
+            "the connection closed before the response was complete",
+            true
+        )
+    );
+    assert_eq!(
+        error.to_body().to_json(),
+        r#"{"error":"transport","message":"transport error (connection-lost): the connection closed before the response was complete","dixaMayHaveActed":true,"transportKind":"connection-lost"}"#
+    );
+    // Dixa acted once, and the POST was not sent again.
+    let request = harness.only_request();
+    assert_eq!(
+        (request.method.as_str(), request.status),
+        ("POST", Some(200))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_4xx_reached_dixa_but_changed_nothing() {
+    let harness = Harness::start().await;
+    harness
+        .simulator
+        .inject(Fault::status(404, "No such conversation"));
+    let error = harness
+        .connector
+        .create_internal_note(note_example())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        Error::Connector(ConnectorError::NotFound("No such conversation".into()))
+    );
+    assert!(!error.dixa_may_have_acted());
+    harness.simulator.inject(Fault::status(409, "Conflict"));
+    let error = harness
+        .connector
+        .create_internal_note(note_example())
+        .await
+        .unwrap_err();
+    assert_eq!(error, api(409, "Conflict", false));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_past_its_deadline_says_whether_its_request_had_gone_to_dixa() {
     let harness = Harness::with(|builder| builder.call_timeout(Duration::from_millis(300))).await;
     harness
         .simulator
         .inject(Fault::Delay(Duration::from_secs(5)));
     let started = std::time::Instant::now();
-    let result = harness.connector.tag_conversation(tag_example()).await;
-    assert_eq!(result, Err(Error::Deadline(Duration::from_millis(300))));
+    let result = harness.connector.create_internal_note(note_example()).await;
+    // The host stopped the sandbox after forwarding the POST: Dixa may have acted.
+    assert_eq!(
+        result,
+        Err(Error::Deadline {
+            timeout: Duration::from_millis(300),
+            dixa_may_have_acted: true,
+        })
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(harness.requests().len(), 1);
     // The connector keeps serving.
     assert!(
         harness
@@ -59,7 +142,9 @@ async fn wrong_key_is_unauthorized() {
     let result = harness.connector.tag_conversation(tag_example()).await;
     assert_eq!(
         result,
-        Err(Error::Unauthorized("Invalid or missing API token".into()))
+        Err(Error::Connector(ConnectorError::Unauthorized(
+            "Invalid or missing API token".into()
+        )))
     );
 }
 
@@ -67,31 +152,73 @@ async fn wrong_key_is_unauthorized() {
 async fn no_key_anywhere_is_missing_credentials() {
     let harness = Harness::with(|builder| builder.api_key(None)).await;
     let result = harness.connector.create_internal_note(note_example()).await;
-    assert_eq!(result, Err(Error::MissingCredentials));
+    assert_eq!(
+        result,
+        Err(Error::Connector(ConnectorError::MissingCredentials))
+    );
     assert_eq!(harness.only_request().header("authorization"), None);
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn refused_connection_is_a_transport_error_retried_only_for_put() {
+async fn a_refused_connection_sent_nothing_so_even_a_post_is_retried() {
     let closed_port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let connector = Connector::builder()
-        .base_url(format!("http://127.0.0.1:{closed_port}"))
-        .api_key(ApiKey::new("k").ok())
-        .cache_dir(Some(cache_dir()))
-        .build()
-        .unwrap();
+    let connector = connector_for(&format!("http://127.0.0.1:{closed_port}"));
+    let refused = transport(TransportKind::Connect, "connection refused", false);
+    for call in [0, 1] {
+        let started = std::time::Instant::now();
+        let result = match call {
+            0 => connector
+                .create_internal_note(note_example())
+                .await
+                .map(drop),
+            _ => connector.tag_conversation(tag_example()).await.map(drop),
+        };
+        assert_eq!(result, Err(refused.clone()));
+        // Two backoffs (250 ms + 500 ms) show it was tried three times.
+        assert!(started.elapsed() >= Duration::from_millis(750));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tls_failure_is_its_own_kind_and_is_not_retried() {
+    // A plain TCP server that answers the TLS handshake with HTTP: not TLS.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&accepted);
+    let server = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = stream
+                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let connector = connector_for(&format!("https://127.0.0.1:{port}"));
+    let result = connector.tag_conversation(tag_example()).await;
     assert_eq!(
-        connector.create_internal_note(note_example()).await,
-        Err(Error::Transport("connection refused".into()))
+        result,
+        Err(transport(TransportKind::Tls, "TLS handshake failed", false))
     );
-    let started = std::time::Instant::now();
     assert_eq!(
-        connector.tag_conversation(tag_example()).await,
-        Err(Error::Transport("connection refused".into()))
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the idempotent PUT is not retried after a TLS failure"
     );
-    // Two backoffs (250 ms + 500 ms) show the PUT was tried three times.
-    assert!(started.elapsed() >= Duration::from_millis(750));
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_that_does_not_resolve_is_a_dns_failure() {
+    // `.invalid` never resolves (RFC 6761).
+    let connector = connector_for("https://dixa.invalid");
+    let result = connector.create_internal_note(note_example()).await;
+    assert_eq!(
+        result,
+        Err(transport(TransportKind::Dns, "DNS lookup failed", false))
+    );
 }

@@ -6,7 +6,7 @@ use dixa_simulator::api::{REQUESTER_ID, TOKEN_OWNER_ID};
 use dixa_tests::{DEFAULT_API_KEY, Harness, headers, pairs};
 use serde_json::json;
 
-const USER_AGENT: &str = "dixa-connector/0.1.0";
+const USER_AGENT: &str = "dixa-connector/0.2.0";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn internal_note_from_dixas_example_is_sent_exactly_and_mapped() {
@@ -170,10 +170,11 @@ async fn ids_are_percent_encoded_in_the_path() {
     );
     assert_eq!(
         error,
-        dixa_host::Error::Api {
+        dixa_host::Error::Connector(dixa_host::ConnectorError::Api {
             status: 400,
-            message: "Invalid value for: path parameter conversationId".into()
-        }
+            message: "Invalid value for: path parameter conversationId".into(),
+            dixa_may_have_acted: false,
+        })
     );
 }
 

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use dixa_host::demo::{message_example, note_example, tag_example};
 use dixa_host::{
-    ApiKey, ComponentSource, Connector, Direction, Error, MessageInput, NoteInput, TagInput,
-    Timeouts, parse_input,
+    ApiKey, ComponentSource, Connector, ConnectorError, Direction, Error, MessageInput, NoteInput,
+    TagInput, Timeouts, TransportKind, parse_input,
 };
 use dixa_tests::{Fault, HOSTILE_COMPONENT, Harness, Simulator, cache_dir};
 
@@ -213,25 +213,30 @@ async fn hostile_input() -> Vec<Row> {
         ("id: 10 KB", tag(&long_id, AGENT), "conversationId: must be at most 128 bytes, got 10240".into()),
         ("tagId: empty", tag("9456", ""), "tagId: must not be empty".into()),
         ("tagId: ../x", tag("9456", "../x"), "tagId: must not contain '/'".into()),
-        ("JSON: missing conversationId", Call::NoteJson(r#"{"message":"m"}"#), "input JSON: missing field `conversationId` at line 1 column 15".into()),
-        ("JSON: conversationId as a number", Call::NoteJson(r#"{"conversationId":9456,"message":"m"}"#), "input JSON: invalid type: integer `9456`, expected a string at line 1 column 22".into()),
-        ("JSON: message null", Call::NoteJson(r#"{"conversationId":"1","message":null}"#), "input JSON: invalid type: null, expected a string at line 1 column 36".into()),
-        ("JSON: agentId as an object", Call::NoteJson(r#"{"conversationId":"1","message":"m","agentId":{"id":"a"}}"#), "input JSON: invalid type: map, expected a string at line 1 column 46".into()),
-        ("JSON: unknown field (typo agentID) is rejected", Call::NoteJson(r#"{"conversationId":"1","message":"m","agentID":"a"}"#), "input JSON: unknown field `agentID`, expected one of `conversationId`, `message`, `agentId`, `createdAt` at line 1 column 45".into()),
-        ("JSON: direction in Dixa's casing", Call::MessageJson(r#"{"conversationId":"1","content":"c","direction":"Outbound","agentId":"a"}"#), "input JSON: unknown variant `Outbound`, expected `inbound` or `outbound` at line 1 column 58".into()),
-        ("JSON: unknown direction", Call::MessageJson(r#"{"conversationId":"1","content":"c","direction":"sideways"}"#), "input JSON: unknown variant `sideways`, expected `inbound` or `outbound` at line 1 column 58".into()),
-        ("JSON: missing direction", Call::MessageJson(r#"{"conversationId":"1","content":"c"}"#), "input JSON: missing field `direction` at line 1 column 36".into()),
-        ("JSON: truncated", Call::NoteJson(r#"{"conversationId":"1""#), "input JSON: EOF while parsing an object at line 1 column 21".into()),
-        ("JSON: empty", Call::NoteJson(""), "input JSON: expected an object such as {\"conversationId\": \"9456\", ...}".into()),
-        ("JSON: positional array", Call::NoteJson(r#"["9456","m"]"#), "input JSON: expected an object such as {\"conversationId\": \"9456\", ...}".into()),
-        ("JSON: 500 levels of nesting", Call::NoteJson(deep), "input JSON: invalid type: sequence, expected a string at line 1 column 18".into()),
+        ("JSON: missing conversationId", Call::NoteJson(r#"{"message":"m"}"#), "input: missing field `conversationId`".into()),
+        ("JSON: conversationId as a number", Call::NoteJson(r#"{"conversationId":9456,"message":"m"}"#), "input: invalid type: integer `9456`, expected a string".into()),
+        ("JSON: message null", Call::NoteJson(r#"{"conversationId":"1","message":null}"#), "input: invalid type: null, expected a string".into()),
+        ("JSON: agentId as an object", Call::NoteJson(r#"{"conversationId":"1","message":"m","agentId":{"id":"a"}}"#), "input: invalid type: map, expected a string".into()),
+        ("JSON: unknown field (typo agentID) is rejected", Call::NoteJson(r#"{"conversationId":"1","message":"m","agentID":"a"}"#), "input: unknown field `agentID`, expected one of `conversationId`, `message`, `agentId`, `createdAt`".into()),
+        ("JSON: direction in Dixa's casing", Call::MessageJson(r#"{"conversationId":"1","content":"c","direction":"Outbound","agentId":"a"}"#), "input: unknown variant `Outbound`, expected `inbound` or `outbound`".into()),
+        ("JSON: unknown direction", Call::MessageJson(r#"{"conversationId":"1","content":"c","direction":"sideways"}"#), "input: unknown variant `sideways`, expected `inbound` or `outbound`".into()),
+        ("JSON: missing direction", Call::MessageJson(r#"{"conversationId":"1","content":"c"}"#), "input: missing field `direction`".into()),
+        ("JSON: truncated", Call::NoteJson(r#"{"conversationId":"1""#), "input: EOF while parsing an object at line 1 column 21".into()),
+        ("JSON: empty", Call::NoteJson(""), "input: EOF while parsing a value at line 1 column 0".into()),
+        ("JSON: positional array", Call::NoteJson(r#"["9456","m"]"#), "input: expected a JSON object such as {\"conversationId\": \"9456\", ...}".into()),
+        ("JSON: 500 levels of nesting", Call::NoteJson(deep), "input: recursion limit exceeded at line 1 column 145".into()),
     ];
     assert!(cases.len() >= 40);
     let harness = Harness::start().await;
     let mut rows = Vec::new();
     for (case, call, expected) in cases {
         let result = call.run(&harness.connector).await;
-        assert_eq!(result, Err(Error::InvalidInput(expected.clone())), "{case}");
+        let (field, reason) = expected.split_once(": ").unwrap();
+        assert_eq!(
+            result,
+            Err(ConnectorError::invalid(field, reason).into()),
+            "{case}"
+        );
         assert_eq!(harness.requests(), vec![], "{case}: nothing may be sent");
         rows.push(Row {
             case: case.into(),
@@ -291,11 +296,25 @@ fn expect(result: Result<(), Error>, attempts: usize) -> Expect {
     Expect { result, attempts }
 }
 
+/// An error status from Dixa; every operation here changes something, so
+/// Dixa may have acted after a 5xx.
 fn api(status: u16, message: &str) -> Error {
-    Error::Api {
+    Error::Connector(ConnectorError::Api {
         status,
         message: message.into(),
-    }
+        dixa_may_have_acted: status >= 500,
+    })
+}
+
+fn connector(error: ConnectorError) -> Error {
+    Error::Connector(error)
+}
+
+fn invalid_response(message: impl Into<String>, dixa_may_have_acted: bool) -> Error {
+    connector(ConnectorError::InvalidResponse {
+        message: message.into(),
+        dixa_may_have_acted,
+    })
 }
 
 /// Backoff before the 2nd and 3rd attempt of a retried PUT.
@@ -315,14 +334,16 @@ async fn faults() -> Vec<Row> {
     let server_error = |s: u16| -> Box<dyn Fn(Op) -> Expect + Send + Sync> {
         Box::new(move |op: Op| expect(Err(api(s, "from Dixa")), if op.is_put() { 3 } else { 1 }))
     };
-    let transport = |message: &'static str| -> Box<dyn Fn(Op) -> Expect + Send + Sync> {
-        Box::new(move |op: Op| {
-            expect(
-                Err(Error::Transport(message.into())),
-                if op.is_put() { 3 } else { 1 },
-            )
-        })
-    };
+    // After the request went out: Dixa may have acted, so only the PUT is retried.
+    let transport =
+        |kind: TransportKind, message: &'static str| -> Box<dyn Fn(Op) -> Expect + Send + Sync> {
+            Box::new(move |op: Op| {
+                expect(
+                    Err(connector(ConnectorError::transport(kind, message, true))),
+                    if op.is_put() { 3 } else { 1 },
+                )
+            })
+        };
     let past = "Thu, 01 Jan 1970 00:00:00 GMT".to_owned();
     let limited = |retry_after: Option<&str>| Fault::Status {
         status: 429,
@@ -332,23 +353,24 @@ async fn faults() -> Vec<Row> {
     let malformed: Box<dyn Fn(Op) -> Expect + Send + Sync> = Box::new(|op: Op| match op {
         Op::Tag => expect(Ok(()), 1),
         _ => expect(
-            Err(Error::InvalidResponse(
-                "expected ident at line 1 column 2".into(),
-            )),
+            Err(invalid_response("expected ident at line 1 column 2", true)),
             1,
         ),
     });
     let missing: Box<dyn Fn(Op) -> Expect + Send + Sync> = Box::new(|op: Op| match op {
         Op::Tag => expect(Ok(()), 1),
         _ => expect(
-            Err(Error::InvalidResponse(format!(
-                "missing field `{}` at line 1 column 27",
-                if matches!(op, Op::Note) {
-                    "authorId"
-                } else {
-                    "messageId"
-                }
-            ))),
+            Err(invalid_response(
+                format!(
+                    "missing field `{}` at line 1 column 27",
+                    if matches!(op, Op::Note) {
+                        "authorId"
+                    } else {
+                        "messageId"
+                    }
+                ),
+                true,
+            )),
             1,
         ),
     });
@@ -357,17 +379,17 @@ async fn faults() -> Vec<Row> {
         (
             "401 Unauthorized",
             status(401),
-            once(Error::Unauthorized("from Dixa".into())),
+            once(connector(ConnectorError::Unauthorized("from Dixa".into()))),
         ),
         (
             "403 Forbidden",
             status(403),
-            once(Error::Unauthorized("from Dixa".into())),
+            once(connector(ConnectorError::Unauthorized("from Dixa".into()))),
         ),
         (
             "404 Not Found",
             status(404),
-            once(Error::NotFound("from Dixa".into())),
+            once(connector(ConnectorError::NotFound("from Dixa".into()))),
         ),
         ("409 Conflict", status(409), once(api(409, "from Dixa"))),
         (
@@ -390,9 +412,9 @@ async fn faults() -> Vec<Row> {
             repeat(limited(Some(&past))),
             Box::new(|_| {
                 expect(
-                    Err(Error::RateLimited {
+                    Err(connector(ConnectorError::RateLimited {
                         retry_after_seconds: Some(0),
-                    }),
+                    })),
                     3,
                 )
             }),
@@ -402,9 +424,9 @@ async fn faults() -> Vec<Row> {
             vec![limited(Some("120"))],
             Box::new(|_| {
                 expect(
-                    Err(Error::RateLimited {
+                    Err(connector(ConnectorError::RateLimited {
                         retry_after_seconds: Some(120),
-                    }),
+                    })),
                     1,
                 )
             }),
@@ -427,9 +449,7 @@ async fn faults() -> Vec<Row> {
             vec![Fault::HugeBody(50_000_000)],
             Box::new(|_| {
                 expect(
-                    Err(Error::InvalidResponse(
-                        "body larger than 1048576 bytes".into(),
-                    )),
+                    Err(invalid_response("body larger than 1048576 bytes", true)),
                     1,
                 )
             }),
@@ -437,22 +457,31 @@ async fn faults() -> Vec<Row> {
         (
             "accepts, never answers",
             repeat(Fault::Delay(Duration::from_secs(30))),
-            transport("timed out waiting for the response"),
+            transport(TransportKind::Timeout, "timed out waiting for the response"),
         ),
         (
             "answers headers, then stalls",
             repeat(Fault::StallBody),
-            transport("the connection failed while reading the response"),
+            transport(
+                TransportKind::ConnectionLost,
+                "the connection failed while reading the response",
+            ),
         ),
         (
             "resets the connection mid-body",
             repeat(Fault::ResetMidBody),
-            transport("the connection failed while reading the response"),
+            transport(
+                TransportKind::ConnectionLost,
+                "the connection failed while reading the response",
+            ),
         ),
         (
             "closes the connection without answering",
             repeat(Fault::DropConnection),
-            transport("connection closed by the server"),
+            transport(
+                TransportKind::ConnectionLost,
+                "the connection closed before the response was complete",
+            ),
         ),
         (
             "302 redirect to another host",
@@ -563,12 +592,16 @@ async fn sandbox() -> Vec<Row> {
             "allocate",
             Error::MemoryLimit {
                 limit_bytes: 16 << 20,
+                dixa_may_have_acted: false,
             },
         ),
         (
             "component loops forever (500 ms deadline)",
             "spin",
-            Error::Deadline(Duration::from_millis(500)),
+            Error::Deadline {
+                timeout: Duration::from_millis(500),
+                dixa_may_have_acted: false,
+            },
         ),
     ] {
         let started = Instant::now();
@@ -619,7 +652,11 @@ async fn sandbox() -> Vec<Row> {
         for op in Op::ALL {
             assert_eq!(
                 op.call(&harness.connector).await,
-                Err(Error::Transport(denied.into())),
+                Err(connector(ConnectorError::transport(
+                    TransportKind::Denied,
+                    denied,
+                    true
+                ))),
                 "{case}"
             );
         }
@@ -658,14 +695,14 @@ async fn sandbox() -> Vec<Row> {
             .await;
     assert_eq!(
         harness.connector.tag_conversation(tag_example()).await,
-        Err(Error::InvalidInput(
-            "base-url config: must name a host, without user info".into()
-        ))
+        Err(connector(ConnectorError::Configuration(
+            "base-url: must name a host, without user info".into()
+        )))
     );
     rows.push(Row {
         case: "component configured with user info hiding another host".into(),
         count: 1,
-        outcome: "invalid-input from the component; 0 requests".into(),
+        outcome: "configuration error from the component; 0 requests".into(),
     });
     rows
 }
@@ -959,11 +996,11 @@ async fn load() -> Vec<Row> {
                         "call {i}: ok but Dixa answered {last:?}"
                     );
                 }
-                Err(Error::Api { status: 500, .. }) => {
+                Err(Error::Connector(ConnectorError::Api { status: 500, .. })) => {
                     failed += 1;
                     assert_eq!(last, Some(500), "call {i}");
                 }
-                Err(Error::RateLimited { .. }) => {
+                Err(Error::Connector(ConnectorError::RateLimited { .. })) => {
                     failed += 1;
                     assert_eq!((statuses.len(), last), (3, Some(429)), "call {i}");
                 }

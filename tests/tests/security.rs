@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use dixa_contract::{Method, OPERATIONS, path};
 use dixa_host::demo::{note_example, tag_example};
-use dixa_host::{BuildError, CallLimits, Error, MessageInput};
+use dixa_host::{BuildError, CallLimits, ConnectorError, Error, MessageInput, TransportKind};
 use dixa_simulator::client::{send, send_with_headers};
 use dixa_tests::{
     ApiKey, ComponentSource, Connector, DEFAULT_API_KEY, Fault, HOSTILE_COMPONENT, Harness,
@@ -73,11 +73,32 @@ async fn command(connector: &Connector, content: String) -> Result<(String, Stri
         .map(|message| (message.message_id, message.content.value))
 }
 
+/// The hostile component's report of a failed request (see `hostile-guest/`).
+fn hostile_failure(message: &str) -> Error {
+    Error::Connector(ConnectorError::Transport {
+        kind: TransportKind::Other,
+        message: message.into(),
+        dixa_may_have_acted: false,
+    })
+}
+
+/// How the host refuses a request the component makes, as the component sees it.
+fn refused_by_host(reason: &str) -> Error {
+    hostile_failure(&format!(
+        "ErrorCode::InternalError(Some(\"denied by the host: {reason}\"))"
+    ))
+}
+
+/// A spinning call stopped at its deadline of `millis`, before it sent anything.
+fn deadline(millis: u64) -> Error {
+    Error::Deadline {
+        timeout: Duration::from_millis(millis),
+        dixa_may_have_acted: false,
+    }
+}
+
 fn not_an_operation() -> Error {
-    Error::Transport(
-        "ErrorCode::InternalError(Some(\"the host's policy denied the request: it is none of the connector's operations\"))"
-            .into(),
-    )
+    refused_by_host("the request is none of the connector's operations")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -119,8 +140,7 @@ async fn the_key_goes_only_to_the_operations_routes_and_nothing_else_reaches_dix
     for content in &denied {
         let result = command(&harness.connector, content.clone()).await;
         assert!(
-            result == Err(not_an_operation())
-                || result == Err(Error::Transport("path refused".into())),
+            result == Err(not_an_operation()) || result == Err(hostile_failure("path refused")),
             "{content}: {result:?}"
         );
     }
@@ -172,8 +192,8 @@ async fn a_hostile_component_cannot_take_more_host_memory_than_its_limits() {
     .await;
     assert_eq!(
         in_flight,
-        Err(Error::Transport(
-            "ErrorCode::InternalError(Some(\"the host allows at most 2 requests in flight per call\"))".into()
+        Err(refused_by_host(
+            "at most 2 requests may be in flight per call"
         ))
     );
     let body = command(
@@ -186,19 +206,18 @@ async fn a_hostile_component_cannot_take_more_host_memory_than_its_limits() {
     .await;
     assert_eq!(
         body,
-        Err(Error::Transport(
-            "ErrorCode::InternalError(Some(\"the host sends at most 65536 body bytes per request and 131072 per call\"))"
-                .into()
+        Err(refused_by_host(
+            "at most 65536 body bytes may be sent per request and 131072 per call"
         ))
     );
     let header = command(&harness.connector, format!("header {}", 16 << 10)).await;
     assert!(
-        matches!(&header, Err(Error::Component(e)) if e.ends_with("total size of fields exceeds limit")),
+        matches!(&header, Err(Error::Component { message, .. }) if message.ends_with("total size of fields exceeds limit")),
         "{header:?}"
     );
     let resources = command(&harness.connector, "resources".into()).await;
     assert!(
-        matches!(&resources, Err(Error::Component(e)) if e.contains("resource table")),
+        matches!(&resources, Err(Error::Component { message, .. }) if message.contains("resource table")),
         "{resources:?}"
     );
     // The connector is still fine after each of them.
@@ -230,14 +249,14 @@ async fn a_spinning_component_yields_its_thread_and_the_wait_for_a_slot_counts_i
         tokio::time::sleep(Duration::from_millis(200)).await;
         ticked.store(true, std::sync::atomic::Ordering::SeqCst);
     });
-    assert_eq!(spun, Err(Error::Deadline(Duration::from_millis(1500))));
+    assert_eq!(spun, Err(deadline(1500)));
     assert!(ticked.load(std::sync::atomic::Ordering::SeqCst));
 
     // Two calls, one slot: the second waits, and its wait counts.
     let started = std::time::Instant::now();
     let (first, second) = tokio::join!(spin(), spin());
-    assert_eq!(first, Err(Error::Deadline(Duration::from_millis(1500))));
-    assert_eq!(second, Err(Error::Deadline(Duration::from_millis(1500))));
+    assert_eq!(first, Err(deadline(1500)));
+    assert_eq!(second, Err(deadline(1500)));
     assert!(
         started.elapsed() < Duration::from_millis(2900),
         "{:?}",
@@ -308,14 +327,15 @@ async fn an_upstream_that_echoes_the_key_never_gets_it_printed() {
         .unwrap_err();
     assert_eq!(
         error,
-        Error::Api {
+        Error::Connector(ConnectorError::Api {
             status: 400,
             message: "bad request with Authorization: <redacted> (see /errors?auth=<redacted>)"
-                .into()
-        }
+                .into(),
+            dixa_may_have_acted: false,
+        })
     );
     assert!(!error.to_string().contains(DEFAULT_API_KEY));
-    assert!(!error.to_json().to_string().contains(DEFAULT_API_KEY));
+    assert!(!error.to_body().to_json().contains(DEFAULT_API_KEY));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -344,7 +364,7 @@ async fn http_fronts_redact_an_echoed_key_whoever_holds_it() {
             (reply.status, reply.body.as_str()),
             (
                 400,
-                r#"{"error":"api","message":"Dixa answered 400: bad request with Authorization: <redacted> (see /errors?auth=<redacted>)","status":400}"#
+                r#"{"error":"api","message":"Dixa answered 400: bad request with Authorization: <redacted> (see /errors?auth=<redacted>)","dixaMayHaveActed":false,"status":400}"#
             ),
             "{simulator_addr}"
         );

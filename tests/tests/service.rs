@@ -138,35 +138,35 @@ async fn errors_are_json_with_the_status_of_their_case_and_bad_requests_send_not
             "/conversations/9456/messages",
             r#"{"content":"hi","direction":"outbound"}"#,
             400,
-            r#"{"error":"invalid-input","message":"invalid input: agentId: is required for outbound messages"}"#,
+            r#"{"error":"invalid-input","message":"invalid input: agentId: is required for outbound messages","dixaMayHaveActed":false,"field":"agentId"}"#,
         ),
         (
             "POST",
             "/conversations/..%2F1/notes",
             r#"{"message":"x"}"#,
             400,
-            r#"{"error":"invalid-input","message":"invalid input: conversationId: must not contain '/'"}"#,
+            r#"{"error":"invalid-input","message":"invalid input: conversationId: must not contain '/'","dixaMayHaveActed":false,"field":"conversationId"}"#,
         ),
         (
             "POST",
             "/conversations/9456/notes",
             "not json",
             400,
-            r#"{"error":"invalid-input","message":"invalid input: request body: expected a JSON object"}"#,
+            r#"{"error":"invalid-input","message":"invalid input: input: the request body must be a JSON object","dixaMayHaveActed":false,"field":"input"}"#,
         ),
         (
             "GET",
             "/conversations/9456/notes",
             "",
             405,
-            r#"{"error":"method-not-allowed","message":"/conversations/9456/notes takes POST, not GET"}"#,
+            r#"{"error":"method-not-allowed","message":"/conversations/9456/notes takes POST, not GET","dixaMayHaveActed":false}"#,
         ),
         (
             "GET",
             "/",
             "",
             404,
-            r#"{"error":"no-route","message":"no operation at /: use POST /conversations/{conversationId}/notes, POST /conversations/{conversationId}/messages, PUT /conversations/{conversationId}/tags/{tagId}"}"#,
+            r#"{"error":"no-route","message":"no operation at /: use POST /conversations/{conversationId}/notes, POST /conversations/{conversationId}/messages, PUT /conversations/{conversationId}/tags/{tagId}","dixaMayHaveActed":false}"#,
         ),
     ];
     for (method, path, body, status, expected) in bad {
@@ -185,7 +185,7 @@ async fn errors_are_json_with_the_status_of_their_case_and_bad_requests_send_not
         (reply.status, reply.body.as_str()),
         (
             413,
-            r#"{"error":"invalid-input","message":"request body: larger than 409600 bytes"}"#
+            r#"{"error":"invalid-input","message":"invalid input: input: the request body is larger than 409600 bytes","dixaMayHaveActed":false,"field":"input"}"#
         )
     );
     assert_eq!(simulator.requests(), vec![], "nothing reached Dixa");
@@ -196,7 +196,7 @@ async fn errors_are_json_with_the_status_of_their_case_and_bad_requests_send_not
         (reply.status, reply.body.as_str()),
         (
             404,
-            r#"{"error":"not-found","message":"not found: Conversation 9456 not found"}"#
+            r#"{"error":"not-found","message":"not found: Conversation 9456 not found","dixaMayHaveActed":false}"#
         )
     );
 
@@ -227,7 +227,7 @@ async fn errors_are_json_with_the_status_of_their_case_and_bad_requests_send_not
         (
             429,
             Some("0"),
-            r#"{"error":"rate-limited","message":"rate limited by Dixa: retry in 0 s","retryAfterSeconds":0}"#
+            r#"{"error":"rate-limited","message":"rate limited by Dixa: retry in 0 s","dixaMayHaveActed":false,"retryAfterSeconds":0}"#
         )
     );
 
@@ -237,7 +237,7 @@ async fn errors_are_json_with_the_status_of_their_case_and_bad_requests_send_not
         (reply.status, reply.body.as_str()),
         (
             502,
-            r#"{"error":"api","message":"Dixa answered 503: Down for maintenance","status":503}"#
+            r#"{"error":"api","message":"Dixa answered 503: Down for maintenance","dixaMayHaveActed":true,"status":503}"#
         )
     );
     // 1 tag + 3 rate-limited notes + 1 note that got a 503: never retried.
@@ -266,7 +266,7 @@ async fn a_call_stopped_by_the_host_is_a_504_and_the_service_keeps_serving() {
         (reply.status, reply.body.as_str()),
         (
             504,
-            r#"{"error":"deadline","message":"the call exceeded its 0.5s deadline and was stopped"}"#
+            r#"{"error":"deadline","message":"the call exceeded its 0.5s deadline and was stopped","dixaMayHaveActed":true}"#
         )
     );
     let reply = send(addr, "PUT", TAG_PATH, "").await.unwrap();
@@ -321,7 +321,7 @@ fn each_build_imports_and_exports_what_the_readme_says() {
             "wasi:http/outgoing-handler@0.2.4",
             "wasi:io/streams@0.2.6",
             "wasi:http/incoming-handler@0.2.2",
-            "dixa:connector/conversations@0.1.0",
+            "dixa:connector/conversations@0.2.0",
         ]
         .into_iter()
         .filter(|name| {
@@ -334,7 +334,7 @@ fn each_build_imports_and_exports_what_the_readme_says() {
     let common = [
         "wasi:http/outgoing-handler@0.2.4",
         "wasi:io/streams@0.2.6",
-        "dixa:connector/conversations@0.1.0",
+        "dixa:connector/conversations@0.2.0",
     ];
     let with = |extra: &[&'static str]| {
         let mut all: Vec<&str> = extra.to_vec();

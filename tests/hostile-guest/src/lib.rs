@@ -23,7 +23,8 @@ mod component {
     });
 
     use dixa::connector::types::{
-        Error, Message, MessageContent, MessageInput, Note, NoteInput, TagInput, TagResult,
+        Error, InvalidInput, Message, MessageContent, MessageInput, Note, NoteInput, TagInput,
+        TagResult, TransportError, TransportKind,
     };
     use exports::dixa::connector::conversations::Guest;
     use wasi::http::outgoing_handler::handle;
@@ -107,7 +108,7 @@ mod component {
                         hoard.push(std::hint::black_box(Fields::new()));
                     }
                 }
-                _ => return Err(Error::InvalidInput("unknown command".into())),
+                _ => return Err(invalid("unknown command")),
             };
             Ok(Message {
                 message_id: status.to_string(),
@@ -122,16 +123,27 @@ mod component {
         }
 
         fn tag_conversation(_: TagInput) -> Result<TagResult, Error> {
-            Err(Error::InvalidInput("not part of the fixture".into()))
+            Err(invalid("not part of the fixture"))
         }
     }
 
+    fn invalid(reason: &str) -> Error {
+        Error::InvalidInput(InvalidInput {
+            field: "content".into(),
+            reason: reason.into(),
+        })
+    }
+
     fn fail(what: &str) -> Error {
-        Error::Transport(what.to_owned())
+        Error::Transport(TransportError {
+            kind: TransportKind::Other,
+            message: what.to_owned(),
+            dixa_may_have_acted: false,
+        })
     }
 
     fn transport(code: ErrorCode) -> Error {
-        Error::Transport(format!("{code:?}"))
+        fail(&format!("{code:?}"))
     }
 
     fn request(

@@ -1,0 +1,451 @@
+//! The batch report: an append-only JSON Lines log, synced to disk, that says
+//! for each line (by identity) whether it was started, succeeded, failed, or
+//! was confirmed by hand. It is what makes a resumed batch safe.
+//!
+//! ```text
+//! {"record":"header","format":"dixa-batch-report","version":2}
+//! {"record":"started","id":"…","line":3,"op":"add-message"}
+//! {"record":"succeeded","id":"…","line":3,"op":"add-message","output":{…}}
+//! {"record":"failed","id":"…","line":4,"op":"add-message","error":{…}}
+//! {"record":"marked-done","id":"…"}
+//! ```
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ErrorBody;
+
+/// The `format` of the header record.
+pub const FORMAT: &str = "dixa-batch-report";
+/// The version of the records this build writes and reads.
+pub const VERSION: u32 = 2;
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) enum Record {
+    /// The first line: what wrote the file.
+    Header { format: String, version: u32 },
+    /// Written and synced before the line's request may go out.
+    Started { id: String, line: u64, op: String },
+    /// The operation succeeded.
+    Succeeded {
+        id: String,
+        line: u64,
+        op: String,
+        output: Value,
+    },
+    /// The operation failed; `error.dixaMayHaveActed` decides what a resume does.
+    Failed {
+        id: String,
+        line: u64,
+        op: String,
+        error: ErrorBody,
+    },
+    /// The user checked Dixa and confirmed the line took effect.
+    MarkedDone { id: String },
+}
+
+/// What the report says about one line identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineState {
+    /// It succeeded, or the user confirmed it: never run again.
+    Done,
+    /// It was started and never finished, or failed after Dixa may have acted.
+    Unknown,
+    /// It failed before Dixa could act: safe to run again.
+    FailedSafely,
+}
+
+/// Why a report cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Reading or writing it failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The report.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// Another process holds it.
+    #[error("{} is in use by another dixa batch; wait for it to finish", path.display())]
+    Locked {
+        /// The report.
+        path: PathBuf,
+    },
+    /// A line of it is not a record this build knows.
+    #[error("{} line {line}: {reason}; the report is not safe to resume from (fix or move it away)", path.display())]
+    Corrupt {
+        /// The report.
+        path: PathBuf,
+        /// 1-based line number in the report.
+        line: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// It was written by another version of dixa.
+    #[error("{} was written by {written_by}, which this dixa cannot resume safely: check the conversations in Dixa, then move the report away to start over", path.display())]
+    OtherVersion {
+        /// The report.
+        path: PathBuf,
+        /// Which version wrote it, as far as can be told.
+        written_by: String,
+    },
+    /// `--mark-done` named a line the report does not hold as outcome-unknown.
+    #[error("{id:?} is not an outcome-unknown line of {}: only those can be marked done", path.display())]
+    NotUnknown {
+        /// The report.
+        path: PathBuf,
+        /// The identity given.
+        id: String,
+    },
+}
+
+/// An open, locked report: what earlier runs did, and the file to append to.
+pub struct Report {
+    path: PathBuf,
+    file: File,
+    states: HashMap<String, LineState>,
+    torn_tail_dropped: bool,
+}
+
+impl Report {
+    /// Opens (or creates, readable by this user only) the report at `path`,
+    /// locks it against other batches, and reads what earlier runs did. An
+    /// incomplete last line, left by a crash while writing, is dropped.
+    pub fn open(path: &Path) -> Result<Report, ReportError> {
+        let io = |source| ReportError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).append(true).create(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path).map_err(io)?;
+        file.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => ReportError::Locked {
+                path: path.to_owned(),
+            },
+            std::fs::TryLockError::Error(e) => io(e),
+        })?;
+        let mut report = Report {
+            path: path.to_owned(),
+            file,
+            states: HashMap::new(),
+            torn_tail_dropped: false,
+        };
+        report.read()?;
+        Ok(report)
+    }
+
+    /// The report's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether an incomplete last line (a crash while writing) was dropped.
+    pub fn torn_tail_dropped(&self) -> bool {
+        self.torn_tail_dropped
+    }
+
+    /// What the report says about the line with identity `id`.
+    pub fn state(&self, id: &str) -> Option<LineState> {
+        self.states.get(id).copied()
+    }
+
+    /// The identities of the lines whose outcome is unknown.
+    pub fn unknown(&self) -> impl Iterator<Item = &str> {
+        self.states
+            .iter()
+            .filter(|(_, state)| **state == LineState::Unknown)
+            .map(|(id, _)| id.as_str())
+    }
+
+    /// Records that the user confirmed the lines `ids` in Dixa: a resume
+    /// skips them. Each must be outcome-unknown in this report.
+    pub fn mark_done(&mut self, ids: &[String]) -> Result<(), ReportError> {
+        if let Some(id) = ids
+            .iter()
+            .find(|id| self.state(id) != Some(LineState::Unknown))
+        {
+            return Err(ReportError::NotUnknown {
+                path: self.path.clone(),
+                id: id.clone(),
+            });
+        }
+        for id in ids {
+            self.append(&Record::MarkedDone { id: id.clone() })?;
+        }
+        Ok(())
+    }
+
+    /// Appends `record` as one line and syncs it to disk before returning.
+    pub(crate) fn append(&mut self, record: &Record) -> Result<(), ReportError> {
+        apply(&mut self.states, record);
+        let mut line = serde_json::to_vec(record).map_err(|e| self.io(e.into()))?;
+        line.push(b'\n');
+        self.file
+            .write_all(&line)
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| self.io(e))
+    }
+
+    fn io(&self, source: std::io::Error) -> ReportError {
+        ReportError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Reads every record; writes the header into a new report.
+    fn read(&mut self) -> Result<(), ReportError> {
+        let mut reader = BufReader::new(&self.file);
+        let mut text = Vec::new();
+        let mut number = 0;
+        let mut complete_bytes = 0u64;
+        loop {
+            text.clear();
+            let read = reader
+                .read_until(b'\n', &mut text)
+                .map_err(|source| ReportError::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            if read == 0 {
+                break;
+            }
+            number += 1;
+            if text.last() != Some(&b'\n') {
+                // A crash while appending: the record never completed, and the
+                // one before it (a `started`) already says what is needed.
+                self.torn_tail_dropped = true;
+                break;
+            }
+            complete_bytes += read as u64;
+            let record = parse(&self.path, number, &text)?;
+            apply(&mut self.states, &record);
+        }
+        drop(reader);
+        if self.torn_tail_dropped {
+            self.file.set_len(complete_bytes).map_err(|e| self.io(e))?;
+        }
+        if number == 0 || (number == 1 && self.torn_tail_dropped) {
+            self.file.rewind().map_err(|e| self.io(e))?;
+            self.append(&Record::Header {
+                format: FORMAT.into(),
+                version: VERSION,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Folds one record into `states`. A line once done stays done.
+fn apply(states: &mut HashMap<String, LineState>, record: &Record) {
+    let (id, state) = match record {
+        Record::Header { .. } => return,
+        Record::Started { id, .. } => (id, LineState::Unknown),
+        Record::Succeeded { id, .. } | Record::MarkedDone { id } => (id, LineState::Done),
+        Record::Failed { id, error, .. } if error.dixa_may_have_acted => (id, LineState::Unknown),
+        Record::Failed { id, .. } => (id, LineState::FailedSafely),
+    };
+    let entry = states.entry(id.clone()).or_insert(state);
+    if *entry != LineState::Done {
+        *entry = state;
+    }
+}
+
+/// Parses line `number` of the report at `path`; the first must be this
+/// version's header.
+fn parse(path: &Path, number: u64, text: &[u8]) -> Result<Record, ReportError> {
+    let corrupt = |reason: &str| ReportError::Corrupt {
+        path: path.to_owned(),
+        line: number,
+        reason: reason.to_owned(),
+    };
+    let parsed = serde_json::from_slice::<Record>(text);
+    if number == 1 {
+        return match parsed {
+            Ok(Record::Header { format, version }) if format == FORMAT && version == VERSION => {
+                Ok(Record::Header { format, version })
+            }
+            Ok(Record::Header { version, .. }) => Err(ReportError::OtherVersion {
+                path: path.to_owned(),
+                written_by: format!("a dixa whose report version is {version}"),
+            }),
+            _ => Err(match serde_json::from_slice::<Value>(text) {
+                // dixa 0.1 wrote one result per line, matched by line number.
+                Ok(Value::Object(old)) if old.contains_key("line") && old.contains_key("hash") => {
+                    ReportError::OtherVersion {
+                        path: path.to_owned(),
+                        written_by: "dixa 0.1 (which matched lines by their position)".into(),
+                    }
+                }
+                _ => corrupt("not a dixa batch report (no header)"),
+            }),
+        };
+    }
+    match parsed {
+        Ok(Record::Header { .. }) => Err(corrupt("a second header")),
+        Ok(record) => Ok(record),
+        Err(e) => Err(corrupt(&e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn started(id: &str) -> Record {
+        Record::Started {
+            id: id.into(),
+            line: 1,
+            op: "add-message".into(),
+        }
+    }
+
+    fn failed(id: &str, dixa_may_have_acted: bool) -> Record {
+        Record::Failed {
+            id: id.into(),
+            line: 1,
+            op: "add-message".into(),
+            error: ErrorBody::new("transport", "x", dixa_may_have_acted),
+        }
+    }
+
+    #[test]
+    fn states_follow_the_records_and_done_is_final() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        {
+            let mut report = Report::open(&path).unwrap();
+            for record in [
+                started("a"),
+                Record::Succeeded {
+                    id: "a".into(),
+                    line: 1,
+                    op: "add-message".into(),
+                    output: Value::Null,
+                },
+                started("a"),
+                started("b"),
+                started("c"),
+                failed("c", false),
+                started("d"),
+                failed("d", true),
+            ] {
+                report.append(&record).unwrap();
+            }
+        }
+        let mut report = Report::open(&path).unwrap();
+        assert_eq!(report.state("a"), Some(LineState::Done));
+        assert_eq!(report.state("b"), Some(LineState::Unknown));
+        assert_eq!(report.state("c"), Some(LineState::FailedSafely));
+        assert_eq!(report.state("d"), Some(LineState::Unknown));
+        assert_eq!(report.state("e"), None);
+        let mut unknown: Vec<&str> = report.unknown().collect();
+        unknown.sort_unstable();
+        assert_eq!(unknown, ["b", "d"]);
+
+        assert!(matches!(
+            report.mark_done(&["b".into(), "c".into()]),
+            Err(ReportError::NotUnknown { id, .. }) if id == "c"
+        ));
+        assert_eq!(
+            report.state("b"),
+            Some(LineState::Unknown),
+            "all or nothing"
+        );
+        report.mark_done(&["b".into()]).unwrap();
+        assert_eq!(report.state("b"), Some(LineState::Done));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with(
+            "{\"record\":\"header\",\"format\":\"dixa-batch-report\",\"version\":2}\n{\"record\":\"started\",\"id\":\"a\",\"line\":1,\"op\":\"add-message\"}\n"
+        ));
+        assert!(text.ends_with("{\"record\":\"marked-done\",\"id\":\"b\"}\n"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_report_is_private_and_locked() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        let report = Report::open(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(matches!(
+            Report::open(&path),
+            Err(ReportError::Locked { .. })
+        ));
+        drop(report);
+        assert!(Report::open(&path).is_ok(), "the lock goes with the report");
+    }
+
+    #[test]
+    fn a_torn_last_line_is_dropped_and_the_report_stays_appendable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        drop(Report::open(&path).unwrap());
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        file.write_all(b"{\"record\":\"started\",\"id\":\"a\",\"line\":1,\"op\":\"add-message\"}\n{\"record\":\"succ")
+            .unwrap();
+        drop(file);
+        let mut report = Report::open(&path).unwrap();
+        assert!(report.torn_tail_dropped());
+        assert_eq!(report.state("a"), Some(LineState::Unknown));
+        report.append(&failed("a", false)).unwrap();
+        drop(report);
+        let report = Report::open(&path).unwrap();
+        assert!(!report.torn_tail_dropped());
+        assert_eq!(report.state("a"), Some(LineState::FailedSafely));
+    }
+
+    #[test]
+    fn unreadable_or_foreign_reports_are_refused_with_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        let header = "{\"record\":\"header\",\"format\":\"dixa-batch-report\",\"version\":2}\n";
+        let cases = [
+            (
+                format!("{header}{{\"record\":\"started\",\"id\":\"a\"}}\n"),
+                "line 2: missing field `line`",
+            ),
+            (format!("{header}not json\n"), "line 2: expected ident"),
+            (format!("{header}{header}"), "line 2: a second header"),
+            (
+                "[1]\n".to_owned(),
+                "line 1: not a dixa batch report (no header)",
+            ),
+            (
+                "{\"line\":1,\"hash\":\"ab\",\"op\":\"add-message\",\"output\":{}}\n".to_owned(),
+                "was written by dixa 0.1 (which matched lines by their position)",
+            ),
+            (
+                "{\"record\":\"header\",\"format\":\"dixa-batch-report\",\"version\":3}\n"
+                    .to_owned(),
+                "was written by a dixa whose report version is 3",
+            ),
+        ];
+        for (text, expected) in cases {
+            std::fs::write(&path, &text).unwrap();
+            let error = Report::open(&path).err().unwrap().to_string();
+            assert!(error.contains(expected), "{error}");
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap(),
+                text,
+                "left as it was"
+            );
+        }
+    }
+}
