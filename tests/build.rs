@@ -18,13 +18,15 @@ fn main() -> ExitCode {
             "hostile.wasm",
         ),
         (
-            // Its own directory: host/build.rs writes dixa_guest.wasm in `guest`.
+            // Its own directory: `guest-build` writes dixa_guest.wasm in `guest`.
             ComponentBuild::guest(&["spin"], "guest-spin"),
             "dixa_connector_spin.wasm",
         ),
     ];
-    let built = guest_build::workspace_and_out_dir().and_then(|(workspace, out_dir)| {
+    let workspace = guest_build::workspace();
+    let built = guest_build::out_dir().and_then(|out_dir| {
         builds.iter().try_for_each(|(build, file)| {
+            guest_build::rerun_if_changed(&workspace, build);
             guest_build::build_component(&workspace, build, &out_dir.join(file))
         })
     });

@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use dixa_host::demo::{message_example, note_example, tag_example};
 use dixa_host::{ApiKey, Connector, RateLimit};
+use dixa_simulator::examples::{message_example, note_example, tag_example};
 use dixa_simulator::{DEFAULT_API_KEY, Fault, Simulator};
 
 use crate::native::NativeClient;
@@ -60,17 +60,13 @@ enum Subject {
 impl Subject {
     async fn call(&self, operation: Operation) -> Result<(), String> {
         match (self, operation) {
-            (Subject::Native(c), Operation::Note) => c
-                .create_internal_note(&native::note(&note_example()))
-                .await
-                .map(drop),
-            (Subject::Native(c), Operation::Message) => c
-                .add_message(&native::message(&message_example()))
-                .await
-                .map(drop),
-            (Subject::Native(c), Operation::Tag) => {
-                c.tag_conversation(&native::tag(&tag_example())).await
+            (Subject::Native(c), Operation::Note) => {
+                c.create_internal_note(&note_example()).await.map(drop)
             }
+            (Subject::Native(c), Operation::Message) => {
+                c.add_message(&message_example()).await.map(drop)
+            }
+            (Subject::Native(c), Operation::Tag) => c.tag_conversation(&tag_example()).await,
             (Subject::Component(c), Operation::Note) => c
                 .create_internal_note(note_example())
                 .await
@@ -251,7 +247,10 @@ where
         samples.push(f().await?);
     }
     samples.sort();
-    Ok(samples[samples.len() / 2])
+    samples
+        .get(samples.len() / 2)
+        .copied()
+        .ok_or_else(|| anyhow::anyhow!("no samples"))
 }
 
 async fn setup_costs(
@@ -376,7 +375,7 @@ fn build_cli() -> Result<PathBuf> {
             "--release",
             "--quiet",
             "-p",
-            "dixa-host",
+            "dixa-cli",
             "--bin",
             "dixa",
         ])

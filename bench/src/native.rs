@@ -3,7 +3,8 @@
 //! pooled hyper client, so the only difference left is the sandbox.
 
 use bytes::Bytes;
-use dixa_guest::{model, request, response};
+use dixa_contract::types as model;
+use dixa_guest::{request, response};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -77,34 +78,5 @@ impl NativeClient {
         } else {
             Err(format!("status {status}"))
         }
-    }
-}
-
-/// The host-side example inputs as the guest's domain types.
-pub fn note(input: &dixa_host::NoteInput) -> model::NoteInput {
-    model::NoteInput {
-        conversation_id: input.conversation_id.clone(),
-        message: input.message.clone(),
-        agent_id: input.agent_id.clone(),
-        created_at: input.created_at.clone(),
-    }
-}
-
-pub fn message(input: &dixa_host::MessageInput) -> model::MessageInput {
-    model::MessageInput {
-        conversation_id: input.conversation_id.clone(),
-        content: input.content.clone(),
-        direction: match input.direction {
-            dixa_host::Direction::Inbound => model::Direction::Inbound,
-            dixa_host::Direction::Outbound => model::Direction::Outbound,
-        },
-        agent_id: input.agent_id.clone(),
-    }
-}
-
-pub fn tag(input: &dixa_host::TagInput) -> model::TagInput {
-    model::TagInput {
-        conversation_id: input.conversation_id.clone(),
-        tag_id: input.tag_id.clone(),
     }
 }

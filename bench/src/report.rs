@@ -32,7 +32,8 @@ impl Latency {
 fn percentile(samples: &[Duration], p: usize) -> Duration {
     let mut sorted = samples.to_vec();
     sorted.sort();
-    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
+    let index = (sorted.len() * p / 100).min(sorted.len().saturating_sub(1));
+    sorted.get(index).copied().unwrap_or_default()
 }
 
 pub struct Throughput {

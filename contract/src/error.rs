@@ -169,6 +169,30 @@ impl Error {
         }
     }
 
+    /// The error of a last attempt after an earlier one may have acted: it
+    /// says so too, where its case can (a later 429 or 404 cannot).
+    pub fn after_an_attempt_that_may_have_acted(self) -> Self {
+        match self {
+            Error::Api {
+                status, message, ..
+            } => Error::Api {
+                status,
+                message,
+                dixa_may_have_acted: true,
+            },
+            Error::Transport { kind, message, .. } => Error::Transport {
+                kind,
+                message,
+                dixa_may_have_acted: true,
+            },
+            Error::InvalidResponse { message, .. } => Error::InvalidResponse {
+                message,
+                dixa_may_have_acted: true,
+            },
+            other => other,
+        }
+    }
+
     /// Whether the same call may succeed later without changes: 429, 5xx and
     /// transport failures other than a refusal or a TLS failure. The one place
     /// that decides it; retries and exit codes both read it.

@@ -1,8 +1,9 @@
 //! What the Dixa connector's guest and host must agree on, in one place both
-//! compile: the table of operations ([`operations`]), the codec for the path
-//! segments they send ([`path`]), the error and its one JSON rendering
-//! ([`error`]), how the API key is kept out of text ([`redact`]), and how an
-//! HTTP front checks its caller's token ([`auth`]).
+//! compile: the table of operations ([`operations`]), their inputs and
+//! outputs with their JSON ([`types`]), the codec for the path segments they
+//! send ([`path`]), the error and its one JSON rendering ([`error`]), how the
+//! API key is kept out of text ([`redact`]), and how an HTTP front checks its
+//! caller's token ([`auth`]).
 //!
 //! Plain Rust with no I/O, small enough for the guest component.
 
@@ -11,6 +12,7 @@ pub mod error;
 pub mod operations;
 pub mod path;
 pub mod redact;
+pub mod types;
 
 pub use error::{Error, ErrorBody, TransportKind};
 pub use operations::{Method, OPERATIONS, Operation};

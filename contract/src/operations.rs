@@ -86,6 +86,11 @@ pub const TAG_CONVERSATION: Operation = Operation {
 /// Every operation, in the order of the WIT.
 pub const OPERATIONS: &[Operation] = &[CREATE_INTERNAL_NOTE, ADD_MESSAGE, TAG_CONVERSATION];
 
+/// The operations' names, in the order of the WIT, for messages that list them.
+pub fn names() -> Vec<&'static str> {
+    OPERATIONS.iter().map(|o| o.name).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,13 @@
-//! Compiles a workspace crate to a `wasm32-wasip2` component from a build script,
-//! so the crates that embed a component need no separate build step.
+//! Compiles a workspace crate to a `wasm32-wasip2` component, for the
+//! `guest-build` command (which refreshes the components and WIT the host
+//! crate ships) and for the build script of the tests' own components; and
+//! the hash of the inputs that says whether the shipped components are stale.
 
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use sha2::{Digest, Sha256};
 
 const TARGET: &str = "wasm32-wasip2";
 /// The workspace profile for components (see the root `Cargo.toml`).
@@ -57,17 +61,37 @@ impl<'a> ComponentBuild<'a> {
     }
 }
 
+/// The components the host crate ships, in `host/components/`: the guest's
+/// features and the file name.
+pub const SHIPPED: &[(&[&str], &str)] = &[
+    (&[], "dixa_connector.wasm"),
+    (&["http-service"], "dixa_connector_service.wasm"),
+];
+
+/// Where the shipped components live, relative to the workspace.
+pub const COMPONENTS_DIR: &str = "host/components";
+
+/// The file beside the shipped components that records [`inputs_hash`].
+pub const INPUTS_FILE: &str = "host/components/INPUTS";
+
+/// The copies of `wit/` that packages carry, relative to the workspace.
+pub const WIT_COPIES: &[&str] = &["host/wit"];
+
+/// Tells cargo to rerun the calling build script when `build`'s inputs change.
+pub fn rerun_if_changed(workspace: &Path, build: &ComponentBuild<'_>) {
+    let shared = ["wit", "Cargo.lock", "Cargo.toml", ".cargo/config.toml"];
+    for input in build.inputs.iter().chain(&shared) {
+        println!("cargo:rerun-if-changed={}", workspace.join(input).display());
+    }
+}
+
 /// Builds `build` in the workspace at `workspace` and copies the component to
-/// `destination`; tells cargo to rerun the build script when its inputs change.
+/// `destination`.
 pub fn build_component(
     workspace: &Path,
     build: &ComponentBuild<'_>,
     destination: &Path,
 ) -> Result<(), String> {
-    let shared = ["wit", "Cargo.lock", "Cargo.toml", ".cargo/config.toml"];
-    for input in build.inputs.iter().chain(&shared) {
-        println!("cargo:rerun-if-changed={}", workspace.join(input).display());
-    }
     ensure_target_installed()?;
 
     let package = build.package;
@@ -113,18 +137,79 @@ pub fn build_component(
     Ok(())
 }
 
-/// The workspace root and `OUT_DIR` of the calling build script.
-pub fn workspace_and_out_dir() -> Result<(PathBuf, PathBuf), String> {
-    let manifest_dir =
-        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").ok_or("no CARGO_MANIFEST_DIR")?);
-    let mut workspace = manifest_dir.as_path();
-    while !workspace.join("Cargo.lock").exists() {
-        workspace = workspace
-            .parent()
-            .ok_or("no workspace root with a Cargo.lock above the crate")?;
+/// The workspace root: this crate's parent directory. Only used inside the
+/// workspace (the crate is not published).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from(".."), Path::to_owned)
+}
+
+/// `OUT_DIR` of the calling build script.
+pub fn out_dir() -> Result<PathBuf, String> {
+    env::var_os("OUT_DIR")
+        .map(PathBuf::from)
+        .ok_or_else(|| "no OUT_DIR".to_owned())
+}
+
+/// What the components the host ships are built from, relative to the
+/// workspace: their change makes the components stale.
+pub const COMPONENT_INPUTS: &[&str] = &[
+    "wit",
+    "guest/src",
+    "guest/Cargo.toml",
+    "contract/src",
+    "contract/Cargo.toml",
+    "Cargo.toml",
+    "Cargo.lock",
+    ".cargo/config.toml",
+    "guest-build/src",
+];
+
+/// SHA-256 (hex) over the files of [`COMPONENT_INPUTS`], each as its
+/// `/`-separated relative path and its bytes, in path order. It depends on
+/// nothing but the files, so every machine computes the same.
+pub fn inputs_hash(workspace: &Path) -> Result<String, String> {
+    let mut files = Vec::new();
+    for input in COMPONENT_INPUTS {
+        collect_files(workspace, &workspace.join(input), &mut files)?;
     }
-    let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("no OUT_DIR")?);
-    Ok((workspace.to_owned(), out_dir))
+    files.sort();
+    let mut hasher = Sha256::new();
+    for relative in &files {
+        let bytes = std::fs::read(workspace.join(relative))
+            .map_err(|e| format!("reading {relative}: {e}"))?;
+        hasher.update((relative.len() as u64).to_le_bytes());
+        hasher.update(relative.as_bytes());
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Adds `path` (a file, or a directory walked recursively) to `files` as
+/// paths relative to `workspace`.
+fn collect_files(workspace: &Path, path: &Path, files: &mut Vec<String>) -> Result<(), String> {
+    let metadata =
+        std::fs::metadata(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    if metadata.is_dir() {
+        let entries =
+            std::fs::read_dir(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("reading {}: {e}", path.display()))?;
+            collect_files(workspace, &entry.path(), files)?;
+        }
+        return Ok(());
+    }
+    let relative = path
+        .strip_prefix(workspace)
+        .map_err(|_| format!("{} is outside the workspace", path.display()))?;
+    let parts: Vec<String> = relative
+        .components()
+        .map(|part| part.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    files.push(parts.join("/"));
+    Ok(())
 }
 
 /// Installs the wasm target through rustup when it is missing: a

@@ -4,10 +4,10 @@
 use std::time::{Duration, SystemTime};
 
 use crate::error::{self, Credentials, Error, TransportKind};
-use crate::model::{Message, MessageInput, Note, NoteInput, TagInput};
 use crate::request::{self, DixaRequest, Method};
 use crate::response;
 use crate::retry;
+use dixa_contract::types::{Message, MessageInput, Note, NoteInput, TagInput};
 
 /// Dixa's API origin, used when the `base-url` config key is unset.
 pub const DEFAULT_BASE_URL: &str = "https://dev.dixa.io";
@@ -201,6 +201,9 @@ impl<T: Transport> Client<T> {
         let http = self.http_request(request);
         let mut waited = Duration::ZERO;
         let mut attempts = 0;
+        // Only an idempotent request is tried again after Dixa may have acted;
+        // its final error must still say so.
+        let mut acted = false;
         loop {
             attempts += 1;
             let (error, retry_after) = match self.transport.send(&http) {
@@ -227,17 +230,13 @@ impl<T: Transport> Client<T> {
                 }
                 Err(e) => (Error::transport(e.kind, e.message, request.changes), None),
             };
-            match retry::delay(
-                &error,
-                retry_after,
-                request.is_idempotent(),
-                attempts,
-                waited,
-            ) {
+            match retry::delay(&error, retry_after, request.idempotent, attempts, waited) {
                 Some(delay) => {
+                    acted |= error.dixa_may_have_acted();
                     self.transport.sleep(delay);
                     waited += delay;
                 }
+                None if acted => return Err(error.after_an_attempt_that_may_have_acted()),
                 None => return Err(error),
             }
         }
@@ -327,7 +326,7 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::{Scripted, answer};
     use super::*;
-    use crate::model::Direction;
+    use dixa_contract::types::Direction;
 
     fn client(
         answers: Vec<Result<HttpResponse, TransportError>>,
@@ -476,6 +475,26 @@ mod tests {
         assert_eq!(url, "http://127.0.0.1:9/v1/conversations/9456/tags/t-1");
         assert!(!headers.iter().any(|(name, _)| *name == "content-type"));
         assert_eq!(*body, None);
+    }
+
+    #[test]
+    fn a_put_that_may_have_acted_once_says_so_whatever_its_last_attempt_says() {
+        let refused = || {
+            Err(TransportError {
+                kind: TransportKind::Connect,
+                message: "connection refused".into(),
+            })
+        };
+        let mut client = client(vec![answer(503, None, ""), refused(), refused()], Some("k"));
+        assert_eq!(
+            client.tag_conversation(&tag()),
+            Err(Error::Transport {
+                kind: TransportKind::Connect,
+                message: "connection refused".into(),
+                dixa_may_have_acted: true,
+            })
+        );
+        assert_eq!(client.transport.sent.len(), 3);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use crate::client::{Client, Settings};
 use crate::error::{Error, TransportKind};
-use crate::model;
 use crate::waki_transport::WakiTransport;
+use dixa_contract::types as model;
 
 // One world per build: the operations alone, or also served over HTTP, with the
 // `wasi:config` draft that Spin serves.

@@ -20,8 +20,8 @@ pub enum Credentials {
 const MAX_QUOTED_BODY: usize = 200;
 
 /// Turns an HTTP status and body into the typed error; `None` for success (2xx).
-/// `changes` says whether the request changes something in Dixa, so that a 5xx
-/// may have come after Dixa acted.
+/// `changes` says whether the request changes something in Dixa, so that a
+/// 3xx or 5xx may have come after Dixa acted.
 ///
 /// This is the only place that inspects a status code.
 pub fn from_status(
@@ -45,7 +45,8 @@ pub fn from_status(
         _ => Error::Api {
             status,
             message: message(),
-            dixa_may_have_acted: changes && status >= 500,
+            // A 4xx is Dixa refusing; a 3xx or 5xx may come after it acted.
+            dixa_may_have_acted: changes && !(400..500).contains(&status),
         },
     })
 }
@@ -103,6 +104,7 @@ mod tests {
                 },
             ),
             (400, CHANGES, api(400, false)),
+            (303, CHANGES, api(303, true)),
             (503, CHANGES, api(503, true)),
             (503, !CHANGES, api(503, false)),
         ];

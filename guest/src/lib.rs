@@ -7,7 +7,6 @@
 
 pub mod client;
 pub mod error;
-pub mod model;
 pub mod request;
 pub mod response;
 pub mod retry;

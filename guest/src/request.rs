@@ -4,8 +4,8 @@ use dixa_contract::operations::{self, Operation};
 use dixa_contract::path;
 
 use crate::error::Error;
-use crate::model::{Direction, MessageInput, NoteInput, TagInput};
 use crate::{validate, wire};
+use dixa_contract::types::{Direction, MessageInput, NoteInput, TagInput};
 
 pub use dixa_contract::Method;
 
@@ -33,11 +33,6 @@ impl DixaRequest {
             idempotent: operation.idempotent,
             changes: !operation.read_only,
         }
-    }
-
-    /// Whether sending the request twice has the effect of sending it once.
-    pub fn is_idempotent(&self) -> bool {
-        self.idempotent
     }
 }
 
@@ -115,7 +110,7 @@ mod tests {
             body_text(&request),
             r#"{"message":"A sample note","agentId":"a53b25da-f676-4c52-acac-58c9280aa23d","createdAt":"2021-12-01T12:46:36.581Z[GMT]"}"#
         );
-        assert!(!request.is_idempotent());
+        assert!(!request.idempotent);
     }
 
     #[test]
@@ -135,7 +130,7 @@ mod tests {
                 changes: true,
             }
         );
-        assert!(request.is_idempotent());
+        assert!(request.idempotent);
     }
 
     #[test]

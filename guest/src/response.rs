@@ -4,9 +4,9 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::model::{Direction, Message, MessageContent, Note};
 use crate::timestamp;
 use crate::wire::{Envelope, MessageData, NoteData};
+use dixa_contract::types::{Direction, Message, MessageContent, Note};
 
 /// The note in a `CreateNoteOutput` body.
 pub fn note(body: &[u8]) -> Result<Note, String> {

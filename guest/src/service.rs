@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, Transport};
 use crate::error::Error;
-use crate::model::{Direction, Message, MessageInput, Note, NoteInput, TagInput};
+use dixa_contract::types::{Direction, MessageInput, NoteInput, TagInput, TagResult};
 
 /// Largest request body read. Texts are capped at 64 KiB of UTF-8, which JSON
 /// escaping can grow up to six times.
@@ -89,13 +89,13 @@ pub fn handle<T: Transport>(
     let outcome = match operation {
         Operation::CreateInternalNote(input) => client
             .create_internal_note(&input)
-            .map(|note| Reply::ok(&NoteJson::from(&note))),
+            .map(|note| Reply::ok(&note)),
         Operation::AddMessage(input) => client
             .add_message(&input)
-            .map(|message| Reply::ok(&MessageJson::from(&message))),
+            .map(|message| Reply::ok(&message)),
         Operation::TagConversation(input) => client
             .tag_conversation(&input)
-            .map(|()| Reply::ok(&TagJson { success: true })),
+            .map(|()| Reply::ok(&TagResult { success: true })),
     };
     let mut reply = outcome.unwrap_or_else(|error| error_reply(&error));
     // Dixa's answer could quote the key back (an echoing proxy); never pass it on.
@@ -152,7 +152,7 @@ pub fn route(method: &str, path: &str, body: &[u8]) -> Result<Operation, Reply> 
             Ok(Operation::AddMessage(MessageInput {
                 conversation_id: id(0),
                 content: body.content,
-                direction: body.direction.into(),
+                direction: body.direction,
                 agent_id: body.agent_id,
             }))
         }
@@ -298,7 +298,8 @@ fn same_as_path(field: &str, in_body: Option<String>, in_path: &str) -> Result<(
     }
 }
 
-fn invalid_input(field: &str, reason: &str) -> Reply {
+/// The `invalid-input` reply for `field` breaking `reason`.
+pub fn invalid_input(field: &str, reason: &str) -> Reply {
     error_reply(&Error::invalid(field, reason))
 }
 
@@ -320,7 +321,7 @@ struct MessageBody {
     #[serde(default)]
     conversation_id: Option<String>,
     content: String,
-    direction: DirectionJson,
+    direction: Direction,
     #[serde(default)]
     agent_id: Option<String>,
 }
@@ -332,90 +333,6 @@ struct TagBody {
     conversation_id: Option<String>,
     #[serde(default)]
     tag_id: Option<String>,
-}
-
-#[derive(Clone, Copy, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum DirectionJson {
-    Inbound,
-    Outbound,
-}
-
-impl From<DirectionJson> for Direction {
-    fn from(direction: DirectionJson) -> Self {
-        match direction {
-            DirectionJson::Inbound => Direction::Inbound,
-            DirectionJson::Outbound => Direction::Outbound,
-        }
-    }
-}
-
-impl From<Direction> for DirectionJson {
-    fn from(direction: Direction) -> Self {
-        match direction {
-            Direction::Inbound => DirectionJson::Inbound,
-            Direction::Outbound => DirectionJson::Outbound,
-        }
-    }
-}
-
-/// `create-internal-note`'s output in the spec's field order.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct NoteJson<'a> {
-    id: &'a str,
-    author_id: &'a str,
-    created_at: &'a str,
-    message: &'a str,
-}
-
-impl<'a> From<&'a Note> for NoteJson<'a> {
-    fn from(note: &'a Note) -> Self {
-        NoteJson {
-            id: &note.id,
-            author_id: &note.author_id,
-            created_at: &note.created_at,
-            message: &note.message,
-        }
-    }
-}
-
-/// `add-message`'s output in the spec's field order.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct MessageJson<'a> {
-    message_id: &'a str,
-    author_id: &'a str,
-    created_at: &'a str,
-    direction: DirectionJson,
-    content: ContentJson<'a>,
-}
-
-#[derive(Serialize)]
-struct ContentJson<'a> {
-    value: &'a str,
-    #[serde(rename = "type")]
-    content_type: &'a str,
-}
-
-impl<'a> From<&'a Message> for MessageJson<'a> {
-    fn from(message: &'a Message) -> Self {
-        MessageJson {
-            message_id: &message.message_id,
-            author_id: &message.author_id,
-            created_at: &message.created_at,
-            direction: message.direction.into(),
-            content: ContentJson {
-                value: &message.content.value,
-                content_type: &message.content.content_type,
-            },
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct TagJson {
-    success: bool,
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 //! though Dixa's own ids are integers and UUIDs; Dixa judges the rest.
 
 use crate::error::Error;
-use crate::model::{Direction, MessageInput, NoteInput, TagInput};
 use crate::timestamp;
+use dixa_contract::types::{Direction, MessageInput, NoteInput, TagInput};
 
 /// Longest id accepted, in bytes.
 pub const MAX_ID_LEN: usize = 128;

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use dixa_contract::types::{Direction, MessageInput, NoteInput, TagInput};
 use dixa_guest::error::{Credentials, Error, from_status};
-use dixa_guest::model::{Direction, MessageInput, NoteInput, TagInput};
 use dixa_guest::{request, timestamp};
 use proptest::prelude::*;
 

@@ -1,12 +1,13 @@
 //! Generated bindings for the `connector` world, and their mapping to [`crate::types`].
 
-use crate::types;
+use crate::{ConnectorError, TransportKind};
+use dixa_contract::types;
 
 // `wasi:http` is deliberately not mapped with `with`: the world's generated
 // `add_to_linker` would then call wasmtime-wasi-http's with the wrong arguments.
 // The host links wasi through the wasmtime crates and never calls that function.
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "wit",
     world: "dixa:connector/connector",
     exports: { default: async },
     with: {
@@ -100,9 +101,9 @@ impl From<wit::TagResult> for types::TagResult {
     }
 }
 
-impl From<wit::Error> for types::ConnectorError {
+impl From<wit::Error> for ConnectorError {
     fn from(error: wit::Error) -> Self {
-        use types::ConnectorError as E;
+        use ConnectorError as E;
         match error {
             wit::Error::InvalidInput(wit::InvalidInput { field, reason }) => {
                 E::InvalidInput { field, reason }
@@ -143,9 +144,9 @@ impl From<wit::Error> for types::ConnectorError {
     }
 }
 
-impl From<wit::TransportKind> for types::TransportKind {
+impl From<wit::TransportKind> for TransportKind {
     fn from(kind: wit::TransportKind) -> Self {
-        use types::TransportKind as K;
+        use TransportKind as K;
         match kind {
             wit::TransportKind::Denied => K::Denied,
             wit::TransportKind::Dns => K::Dns,

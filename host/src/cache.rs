@@ -33,14 +33,9 @@ fn entry_path(dir: &Path, engine: &Engine, wasm: &[u8]) -> PathBuf {
         .hash(&mut engine_hash);
     dir.join(format!(
         "{}-{:016x}.cwasm",
-        hex(component.get(..16).unwrap_or_default()),
+        hex::encode(component.get(..16).unwrap_or_default()),
         engine_hash.finish()
     ))
-}
-
-/// Lower-case hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// How a component was obtained, for logs and benchmarks.

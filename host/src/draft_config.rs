@@ -6,7 +6,7 @@ use wasmtime::component::{HasData, Linker};
 
 mod generated {
     wasmtime::component::bindgen!({
-        path: "../wit/deps/config-draft-2024-09-27",
+        path: "wit/deps/config-draft-2024-09-27",
         world: "wasi:config/imports",
         imports: { default: trappable },
     });

@@ -108,7 +108,8 @@ fn error_code(error: &hyper_util::client::legacy::Error) -> Error {
         .map(std::io::Error::kind);
     match io_kind {
         Some(std::io::ErrorKind::TimedOut) => Error::ConnectionTimeout,
-        _ => Error::ConnectionRefused,
+        Some(std::io::ErrorKind::ConnectionRefused) => Error::ConnectionRefused,
+        _ => Error::DestinationUnavailable,
     }
 }
 

@@ -22,16 +22,10 @@
 //! each call in a fresh instance with a memory limit and a deadline. The
 //! [`policy`] module decides what the component may reach and adds the API key.
 
-/// The README's Rust examples compile as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeExamples;
-
 pub mod batch;
 mod bindings;
 pub mod cache;
 mod connector;
-pub mod demo;
 mod draft_config;
 mod http_client;
 pub mod policy;
@@ -43,9 +37,9 @@ pub use connector::{
     BuildError, ComponentSource, Connector, ConnectorBuilder, DIXA_BASE_URL, EMBEDDED_COMPONENT,
     EMBEDDED_SERVICE_COMPONENT, LoadReport,
 };
+pub use dixa_contract::types::{
+    Direction, Message, MessageContent, MessageInput, Note, NoteInput, TagInput, TagResult,
+};
 pub use policy::{ApiKey, CallLimits, InvalidKey, Timeouts};
 pub use rate_limit::RateLimit;
-pub use types::{
-    ConnectorError, Direction, Error, ErrorBody, Message, MessageContent, MessageInput, Note,
-    NoteInput, TagInput, TagResult, TransportKind, input_from_value, parse_input,
-};
+pub use types::{ConnectorError, Error, ErrorBody, TransportKind, input_from_value, parse_input};

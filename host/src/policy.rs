@@ -9,7 +9,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -298,6 +298,53 @@ impl OutboundPolicy {
     }
 }
 
+/// Whether one call's requests may still go to Dixa, and whether one that
+/// changes something did. The host closes it when it decides the call's
+/// outcome; a request that was still on its way is then refused, so the
+/// outcome never says "Dixa did not act" while a write can still go out.
+#[derive(Debug, Default)]
+pub(crate) struct DixaGate(AtomicU8);
+
+impl DixaGate {
+    const OPEN: u8 = 0;
+    const FORWARDED: u8 = 1;
+    const CLOSED: u8 = 2;
+    const CLOSED_AFTER_FORWARDING: u8 = 3;
+
+    /// Lets a request that changes something go out: `false` once closed.
+    fn forward(&self) -> bool {
+        let forwarded = |state| match state {
+            Self::OPEN | Self::FORWARDED => Some(Self::FORWARDED),
+            _ => None,
+        };
+        self.0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, forwarded)
+            .is_ok()
+    }
+
+    /// Whether the call may still send anything.
+    fn is_open(&self) -> bool {
+        self.0.load(Ordering::Acquire) < Self::CLOSED
+    }
+
+    /// Closes the gate and says whether a request that changes something went out.
+    pub(crate) fn close(&self) -> bool {
+        let closed = |state| match state {
+            Self::OPEN => Some(Self::CLOSED),
+            Self::FORWARDED => Some(Self::CLOSED_AFTER_FORWARDING),
+            _ => None,
+        };
+        match self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, closed)
+        {
+            Ok(before) | Err(before) => {
+                before == Self::FORWARDED || before == Self::CLOSED_AFTER_FORWARDING
+            }
+        }
+    }
+}
+
 /// `WasiHttpHooks` enforcing an [`OutboundPolicy`]; one per call, all sharing
 /// the connector's connection pool.
 pub struct PolicyHooks {
@@ -305,9 +352,10 @@ pub struct PolicyHooks {
     client: HttpClient,
     /// The connector's pace of requests to Dixa.
     rate_limiter: Arc<DixaRateLimiter>,
-    /// Set once a request that changes something went to Dixa: from then on,
-    /// a call stopped by the host may have had an effect.
-    forwarded_change: Arc<AtomicBool>,
+    /// Records a request that changes something as it is handed to the
+    /// connection (it may not reach Dixa, but it may); refuses requests once
+    /// the call's outcome is decided.
+    gate: Arc<DixaGate>,
     /// Requests of this call waiting for their response.
     in_flight: Arc<AtomicUsize>,
     /// Body bytes this call may still send.
@@ -316,20 +364,19 @@ pub struct PolicyHooks {
 
 impl PolicyHooks {
     /// Hooks for one call under `policy`, sending through `client` at the pace
-    /// of `rate_limiter`, and setting `forwarded_change` once a request that
-    /// changes something went to Dixa.
+    /// of `rate_limiter`, through `gate`.
     pub(crate) fn new(
         policy: Arc<OutboundPolicy>,
         client: HttpClient,
         rate_limiter: Arc<DixaRateLimiter>,
-        forwarded_change: Arc<AtomicBool>,
+        gate: Arc<DixaGate>,
     ) -> Self {
         let bytes_left = policy.limits.request_bytes_per_call;
         PolicyHooks {
             policy,
             client,
             rate_limiter,
-            forwarded_change,
+            gate,
             in_flight: Arc::default(),
             bytes_left: Arc::new(AtomicUsize::new(bytes_left)),
         }
@@ -425,14 +472,19 @@ impl WasiHttpHooks for PolicyHooks {
         let options = self.policy.request_options(options);
         let client = self.client.clone();
         let rate_limiter = Arc::clone(&self.rate_limiter);
-        let forwarded_change = Arc::clone(&self.forwarded_change);
+        let gate = Arc::clone(&self.gate);
         Box::new(async move {
             let _in_flight = in_flight;
             let request = with_buffered_body(request, limits, &bytes_left).await?;
             if let Some(changes) = to_dixa {
                 rate_limiter.ready().await;
-                if changes {
-                    forwarded_change.store(true, Ordering::Relaxed);
+                let allowed = if changes {
+                    gate.forward()
+                } else {
+                    gate.is_open()
+                };
+                if !allowed {
+                    return Err(refused("the call is over".into()));
                 }
             }
             tracing::debug!(%method, path = uri.path(), "sending");

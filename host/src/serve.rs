@@ -53,7 +53,7 @@ impl ServiceToken {
     pub fn generate() -> std::io::Result<Self> {
         let mut bytes = [0u8; 32];
         getrandom::getrandom(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
-        Ok(ServiceToken(crate::cache::hex(&bytes).into()))
+        Ok(ServiceToken(hex::encode(bytes).into()))
     }
 
     /// The token itself, to print once or hand to the component.

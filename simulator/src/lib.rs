@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod client;
+pub mod examples;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -306,16 +307,7 @@ async fn answer(
         }
         Some(Fault::EchoAuthorization) => {
             let key = recorded.header("authorization").unwrap_or_default();
-            let encoded: String = key
-                .bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                        char::from(b).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect();
+            let encoded = dixa_contract::path::encode_segment(key);
             let message =
                 format!("bad request with Authorization: {key} (see /errors?auth={encoded})");
             (api::Reply::error(400, &message), None)

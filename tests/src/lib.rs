@@ -1,6 +1,9 @@
 //! Shared fixture for the end-to-end tests: a simulator on loopback and a
 //! connector running the real component against it.
 
+// A fixture for tests: a setup that fails is a test that fails, with the reason.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -113,3 +116,8 @@ pub fn pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
         .collect()
 }
+
+/// The README's Rust examples compile as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

@@ -2,11 +2,17 @@
 //! not cover: mixed faults before a success, the call deadline, credentials, a
 //! server that is not there, DNS and TLS failures, and whether Dixa may have
 //! acted in each.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::time::Duration;
 
-use dixa_host::demo::{note_example, tag_example};
 use dixa_host::{ApiKey, Connector, ConnectorError, Error, TransportKind};
+use dixa_simulator::examples::{note_example, tag_example};
 use dixa_tests::{Fault, Harness, cache_dir};
 
 fn api(status: u16, message: &str, dixa_may_have_acted: bool) -> Error {

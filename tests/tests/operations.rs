@@ -1,8 +1,14 @@
 //! Each operation end to end: the exact request Dixa receives and the exact output.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
-use dixa_host::demo::{message_example, note_example, tag_example};
 use dixa_host::{Direction, Message, MessageContent, MessageInput, Note, NoteInput, TagResult};
 use dixa_simulator::api::{REQUESTER_ID, TOKEN_OWNER_ID};
+use dixa_simulator::examples::{message_example, note_example, tag_example};
 use dixa_tests::{DEFAULT_API_KEY, Harness, headers, pairs};
 use serde_json::json;
 

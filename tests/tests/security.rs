@@ -2,13 +2,19 @@
 //! the host's and goes only to the connector's own Dixa routes, over https,
 //! never into text; a hostile component cannot take more than its share of
 //! the host; callers of `dixa serve` must authenticate.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::time::Duration;
 
 use dixa_contract::{Method, OPERATIONS, path};
-use dixa_host::demo::{note_example, tag_example};
 use dixa_host::{BuildError, CallLimits, ConnectorError, Error, MessageInput, TransportKind};
 use dixa_simulator::client::{send, send_with_headers};
+use dixa_simulator::examples::{note_example, tag_example};
 use dixa_tests::{
     ApiKey, ComponentSource, Connector, DEFAULT_API_KEY, Fault, HOSTILE_COMPONENT, Harness,
     SPIN_COMPONENT, TEST_SERVICE_TOKEN, cache_dir, serve, serve_with,

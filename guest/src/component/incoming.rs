@@ -55,7 +55,7 @@ fn method_name(method: &Method) -> String {
 /// The whole request body, or the reply when it is over [`MAX_REQUEST_BYTES`]
 /// or broke off.
 fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, Reply> {
-    let unreadable = || Reply::failure(400, "invalid-input", "request body: could not be read");
+    let unreadable = || service::invalid_input("input", "the request body could not be read");
     let incoming = request.consume().map_err(|()| unreadable())?;
     // Declared after `incoming`, so dropped before it, as wasi:http requires.
     let stream = incoming.stream().map_err(|()| unreadable())?;

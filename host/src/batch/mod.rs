@@ -39,8 +39,11 @@ use crate::{Connector, ConnectorError, Error, ErrorBody};
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// Longest `id`, in bytes.
 pub const MAX_ID_BYTES: usize = 256;
-/// Times a line that ended rate-limited is queued again before it counts as failed.
-pub const MAX_RATE_LIMITED_REQUEUES: u32 = 5;
+/// Times a line that ended rate-limited (or at its deadline before anything
+/// was sent) is queued again before it counts as failed.
+pub const MAX_REQUEUES: u32 = 5;
+/// Most lines in flight at once.
+pub const MAX_CONCURRENCY: usize = 256;
 /// Finished lines that may wait for an earlier one, per line in flight.
 const WINDOW_PER_WORKER: usize = 16;
 
@@ -198,6 +201,11 @@ pub enum BatchError {
 
 /// Runs every line of `input` through `operations`, recording each in
 /// `report`, and hands the results to `on_result` in input order.
+///
+/// Input is read while lines run, so a producer that waits for results is
+/// served. On a fatal error (the report, the input, the output) no further
+/// line starts, the lines in flight finish and record their outcome, and the
+/// first error is returned.
 pub async fn run<O: Operations, R: AsyncBufRead + Unpin>(
     operations: Arc<O>,
     input: R,
@@ -205,54 +213,72 @@ pub async fn run<O: Operations, R: AsyncBufRead + Unpin>(
     options: &BatchOptions,
     mut on_result: impl FnMut(&LineResult) -> std::io::Result<()>,
 ) -> Result<Summary, BatchError> {
-    let concurrency = options.concurrency.max(1);
-    let window = concurrency * WINDOW_PER_WORKER;
+    let concurrency = options.concurrency.clamp(1, MAX_CONCURRENCY);
+    let window = (concurrency * WINDOW_PER_WORKER) as u64;
     let report = Arc::new(Mutex::new(report));
-    let mut lines = LineReader { input };
+    let mut lines = LineReader::new(input);
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut tasks = JoinSet::new();
     // Finished lines waiting for an earlier one; `None` for a blank line.
     let mut finished: BTreeMap<u64, Option<LineResult>> = BTreeMap::new();
     let (mut next_in, mut next_out, mut at_end) = (1u64, 1u64, false);
     let mut summary = Summary::default();
+    let mut fatal: Option<BatchError> = None;
     loop {
-        while !at_end && tasks.len() < concurrency && next_in - next_out < window as u64 {
-            let Some(raw) = lines.next().await.map_err(BatchError::Input)? else {
-                at_end = true;
-                break;
-            };
-            let line = next_in;
-            next_in += 1;
-            let plan = {
-                let report = report.lock().unwrap_or_else(PoisonError::into_inner);
-                plan(line, raw, &mut seen, &report, &options.resend_unknown)
-            };
-            match plan {
-                Plan::Blank => {
-                    finished.insert(line, None);
-                }
-                Plan::Done(result) => {
-                    finished.insert(line, Some(result));
-                }
-                Plan::Run(job) => {
-                    tasks.spawn(run_line(Arc::clone(&operations), Arc::clone(&report), job));
-                }
-            }
-        }
-        while let Some(result) = finished.remove(&next_out) {
+        while fatal.is_none()
+            && let Some(result) = finished.remove(&next_out)
+        {
             if let Some(result) = result {
                 summary.count(result.status);
-                on_result(&result).map_err(BatchError::Output)?;
+                if let Err(e) = on_result(&result) {
+                    fatal = Some(BatchError::Output(e));
+                }
             }
             next_out += 1;
         }
-        match tasks.join_next().await {
-            Some(joined) => {
-                let result = joined??;
-                finished.insert(result.line, Some(result));
+        let may_read =
+            fatal.is_none() && !at_end && tasks.len() < concurrency && next_in - next_out < window;
+        if !may_read && tasks.is_empty() {
+            match fatal {
+                Some(error) => return Err(error),
+                None if at_end && finished.is_empty() => return Ok(summary),
+                // The window is full of finished lines: output them first.
+                None => continue,
             }
-            None if at_end => return Ok(summary),
-            None => {}
+        }
+        tokio::select! {
+            read = lines.next(), if may_read => match read {
+                Err(e) => fatal = Some(BatchError::Input(e)),
+                Ok(None) => at_end = true,
+                Ok(Some(raw)) => {
+                    let line = next_in;
+                    next_in += 1;
+                    let plan = {
+                        let report = report.lock().unwrap_or_else(PoisonError::into_inner);
+                        plan(line, raw, &mut seen, &report, &options.resend_unknown)
+                    };
+                    match plan {
+                        Plan::Blank => {
+                            finished.insert(line, None);
+                        }
+                        Plan::Done(result) => {
+                            finished.insert(line, Some(*result));
+                        }
+                        Plan::Run(job) => {
+                            let operations = Arc::clone(&operations);
+                            tasks.spawn(run_line(operations, Arc::clone(&report), job));
+                        }
+                    }
+                }
+            },
+            Some(joined) = tasks.join_next() => match joined.map_err(BatchError::from).and_then(|r| r) {
+                Ok(result) => {
+                    finished.insert(result.line, Some(result));
+                }
+                Err(error) => {
+                    fatal.get_or_insert(error);
+                }
+            },
         }
     }
 }
@@ -261,6 +287,8 @@ pub async fn run<O: Operations, R: AsyncBufRead + Unpin>(
 struct Job {
     line: u64,
     id: String,
+    /// SHA-256 of the line's canonical JSON without `id`.
+    digest: String,
     operation: &'static Operation,
     input: Value,
 }
@@ -269,7 +297,7 @@ struct Job {
 enum Plan {
     Blank,
     /// Nothing to send: the result is known.
-    Done(LineResult),
+    Done(Box<LineResult>),
     Run(Job),
 }
 
@@ -282,14 +310,14 @@ fn plan(
     resend_unknown: &ResendUnknown,
 ) -> Plan {
     let failed = |id: Option<String>, op: Option<&str>, error: ConnectorError| {
-        Plan::Done(LineResult {
+        Plan::Done(Box::new(LineResult {
             line,
             id,
             op: op.map(str::to_owned),
             status: LineStatus::Failed,
             output: None,
             error: Some(error.to_body()),
-        })
+        }))
     };
     let text = match raw {
         Ok(bytes) => match String::from_utf8(bytes) {
@@ -321,8 +349,8 @@ fn plan(
         }
         Err(e) => return failed(None, None, ConnectorError::invalid("input", e)),
     };
-    let id = match identity(&mut fields) {
-        Ok(id) => id,
+    let (id, digest) = match identity(&mut fields) {
+        Ok(identity) => identity,
         Err(error) => return failed(None, None, error),
     };
     let op_name = fields.get("op").and_then(Value::as_str).map(str::to_owned);
@@ -336,6 +364,14 @@ fn plan(
         );
     }
     seen.insert(id.clone(), line);
+    if report.digest(&id).is_some_and(|earlier| earlier != digest) {
+        let reason = "an earlier run used this id for other content: give this line a new id";
+        return failed(
+            Some(id),
+            op_name.as_deref(),
+            ConnectorError::invalid("id", reason),
+        );
+    }
     let operation = match fields.remove("op") {
         Some(Value::String(name)) => match OPERATIONS.iter().find(|o| o.name == name) {
             Some(operation) => operation,
@@ -353,14 +389,14 @@ fn plan(
         }
     };
     let known = |status, error| {
-        Plan::Done(LineResult {
+        Plan::Done(Box::new(LineResult {
             line,
             id: Some(id.clone()),
             op: Some(operation.name.to_owned()),
             status,
             output: None,
             error,
-        })
+        }))
     };
     match report.state(&id) {
         Some(LineState::Done) => return known(LineStatus::Skipped, None),
@@ -378,33 +414,32 @@ fn plan(
     Plan::Run(Job {
         line,
         id,
+        digest,
         operation,
         input: Value::Object(fields),
     })
 }
 
-/// The line's `id` (removed from `fields`), else the SHA-256 of its canonical JSON.
-fn identity(fields: &mut Map<String, Value>) -> Result<String, ConnectorError> {
-    match fields.remove("id") {
-        Some(Value::String(id)) if !id.is_empty() && id.len() <= MAX_ID_BYTES => Ok(id),
+/// The line's identity and the digest of its content: the SHA-256 of the
+/// RFC 8785 canonical JSON of the line without `id` (removed from `fields`),
+/// which is also the identity unless the line gives an `id`.
+fn identity(fields: &mut Map<String, Value>) -> Result<(String, String), ConnectorError> {
+    let id = fields.remove("id");
+    let canonical = serde_json_canonicalizer::to_vec(&*fields)
+        .map_err(|e| ConnectorError::invalid("input", e))?;
+    let digest = hex::encode(Sha256::digest(canonical));
+    match id {
+        Some(Value::String(id)) if !id.is_empty() && id.len() <= MAX_ID_BYTES => Ok((id, digest)),
         Some(_) => Err(ConnectorError::invalid(
             "id",
             format!("must be a non-empty string of at most {MAX_ID_BYTES} bytes"),
         )),
-        None => {
-            let canonical = serde_json_canonicalizer::to_vec(&*fields)
-                .map_err(|e| ConnectorError::invalid("input", e))?;
-            Ok(crate::cache::hex(&Sha256::digest(canonical)))
-        }
+        None => Ok((digest.clone(), digest)),
     }
 }
 
 fn operation_names() -> String {
-    OPERATIONS
-        .iter()
-        .map(|o| o.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+    dixa_contract::operations::names().join(", ")
 }
 
 /// Runs one line: `started` synced to the report first, the outcome after.
@@ -418,25 +453,24 @@ async fn run_line<O: Operations>(
     let Job {
         line,
         id,
+        digest,
         operation,
         input,
     } = job;
     let op = operation.name.to_owned();
     let started = Record::Started {
         id: id.clone(),
+        digest,
         line,
         op: op.clone(),
     };
     append(&report, started).await?;
     let mut requeues = 0;
     let outcome = loop {
+        // A 429 pause is waited out here, not inside the call's deadline.
+        operations.until_rate_limit_resumed().await;
         match operations.call(operation, input.clone()).await {
-            Err(Error::Connector(ConnectorError::RateLimited { .. }))
-                if requeues < MAX_RATE_LIMITED_REQUEUES =>
-            {
-                requeues += 1;
-                operations.until_rate_limit_resumed().await;
-            }
+            Err(error) if is_requeued(&error) && requeues < MAX_REQUEUES => requeues += 1,
             outcome => break outcome,
         }
     };
@@ -453,7 +487,8 @@ async fn run_line<O: Operations>(
             (record, (LineStatus::Succeeded, Some(output), None))
         }
         Err(error) => {
-            let error = error.to_body();
+            let mut error = error.to_body();
+            error.message = operations.redact(&error.message).into_owned();
             let record = Record::Failed {
                 id: id.clone(),
                 line,
@@ -473,6 +508,20 @@ async fn run_line<O: Operations>(
         output,
         error,
     })
+}
+
+/// Whether a line that ended with `error` goes back in the queue: Dixa's
+/// rate limit, or a deadline spent before anything went to Dixa (waiting for
+/// the rate limit or a call slot). Dixa did not act in either case.
+fn is_requeued(error: &Error) -> bool {
+    match error {
+        Error::Connector(ConnectorError::RateLimited { .. }) => true,
+        Error::Deadline {
+            dixa_may_have_acted,
+            ..
+        } => !dixa_may_have_acted,
+        _ => false,
+    }
 }
 
 fn redacted<O: Operations>(operations: &O, output: Value) -> Value {
@@ -500,41 +549,53 @@ async fn append(report: &Arc<Mutex<Report>>, record: Record) -> Result<(), Batch
 struct LineTooLong;
 
 /// Reads input lines one at a time, never holding more than
-/// [`MAX_LINE_BYTES`] of one.
+/// [`MAX_LINE_BYTES`] of one. Cancel-safe: a partly read line is kept in the
+/// reader, so [`LineReader::next`] can race other work in a `select!`.
 struct LineReader<R> {
     input: R,
+    line: Vec<u8>,
+    started: bool,
+    too_long: bool,
 }
 
 impl<R: AsyncBufRead + Unpin> LineReader<R> {
+    fn new(input: R) -> Self {
+        LineReader {
+            input,
+            line: Vec::new(),
+            started: false,
+            too_long: false,
+        }
+    }
+
     /// The next line without its `\n` (or `\r\n`); `None` at the end.
     async fn next(&mut self) -> std::io::Result<Option<Result<Vec<u8>, LineTooLong>>> {
-        let mut line = Vec::new();
-        let (mut any, mut too_long) = (false, false);
         loop {
             let available = self.input.fill_buf().await?;
             if available.is_empty() {
                 break;
             }
-            any = true;
+            self.started = true;
             let (chunk, used, done) = match available.iter().position(|b| *b == b'\n') {
                 Some(end) => (available.get(..end).unwrap_or_default(), end + 1, true),
                 None => (available, available.len(), false),
             };
-            if !too_long && line.len() + chunk.len() <= MAX_LINE_BYTES {
-                line.extend_from_slice(chunk);
+            if !self.too_long && self.line.len() + chunk.len() <= MAX_LINE_BYTES {
+                self.line.extend_from_slice(chunk);
             } else {
-                too_long = true;
-                line = Vec::new();
+                self.too_long = true;
+                self.line = Vec::new();
             }
             self.input.consume(used);
             if done {
                 break;
             }
         }
-        if !any {
+        if !std::mem::take(&mut self.started) {
             return Ok(None);
         }
-        if too_long {
+        let mut line = std::mem::take(&mut self.line);
+        if std::mem::take(&mut self.too_long) {
             return Ok(Some(Err(LineTooLong)));
         }
         if line.last() == Some(&b'\r') {
@@ -690,15 +751,21 @@ mod tests {
     async fn a_line_is_identified_by_its_id_else_by_its_canonical_json() {
         let mut fields: Map<String, Value> =
             serde_json::from_str(r#"{"op":"x","b":1.0,"a":"é"}"#).unwrap();
-        let hashed = identity(&mut fields).unwrap();
+        let (hashed, digest) = identity(&mut fields).unwrap();
+        assert_eq!(hashed, digest);
         // SHA-256 of the JCS form {"a":"é","b":1,"op":"x"}.
         assert_eq!(
             hashed,
-            crate::cache::hex(&Sha256::digest(r#"{"a":"é","b":1,"op":"x"}"#.as_bytes()))
+            hex::encode(Sha256::digest(r#"{"a":"é","b":1,"op":"x"}"#.as_bytes()))
         );
         let mut with_id: Map<String, Value> =
             serde_json::from_str(r#"{"id":"order-17","op":"x"}"#).unwrap();
-        assert_eq!(identity(&mut with_id).unwrap(), "order-17");
+        let (id, digest) = identity(&mut with_id).unwrap();
+        assert_eq!(id, "order-17");
+        assert_eq!(
+            digest,
+            hex::encode(Sha256::digest(r#"{"op":"x"}"#.as_bytes()))
+        );
         assert!(
             !with_id.contains_key("id"),
             "the id is not part of the input"
@@ -860,10 +927,11 @@ mod tests {
         let mut report_file = Report::open(&report).unwrap();
         let started_only = note("9");
         let mut fields = serde_json::from_str::<Value>(&started_only).unwrap();
-        let id = identity(fields.as_object_mut().unwrap()).unwrap();
+        let (id, _) = identity(fields.as_object_mut().unwrap()).unwrap();
         report_file
             .append(&Record::Started {
                 id: id.clone(),
+                digest: id.clone(),
                 line: 1,
                 op: "create-internal-note".into(),
             })
@@ -926,11 +994,11 @@ mod tests {
         );
         let tries = |id: &str| fake.called().iter().filter(|c| *c == id).count();
         assert_eq!(tries("1"), 3);
-        assert_eq!(tries("2"), 1 + MAX_RATE_LIMITED_REQUEUES as usize);
+        assert_eq!(tries("2"), 1 + MAX_REQUEUES as usize);
         assert_eq!(
             fake.resumed.load(Ordering::SeqCst),
-            2 + MAX_RATE_LIMITED_REQUEUES as usize,
-            "each retry waits for the pause to end"
+            tries("1") + tries("2"),
+            "each attempt waits for a pause to end first"
         );
     }
 
@@ -960,13 +1028,161 @@ mod tests {
             [
                 r#"{"record":"header","format":"dixa-batch-report","version":2}"#.to_owned(),
                 format!(
-                    r#"{{"record":"started","id":"{id}","line":1,"op":"create-internal-note"}}"#
+                    r#"{{"record":"started","id":"{id}","digest":"{id}","line":1,"op":"create-internal-note"}}"#
                 ),
                 format!(
                     r#"{{"record":"succeeded","id":"{id}","line":1,"op":"create-internal-note","output":{{"echo":"<redacted>"}}}}"#
                 ),
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn an_id_reused_for_other_content_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("r");
+        let fake = Fake::ok();
+        let line = |message: &str| {
+            format!(
+                r#"{{"id":"x","op":"create-internal-note","conversationId":"1","message":"{message}"}}"#
+            )
+        };
+        run_batch(
+            &fake,
+            line("first").as_bytes(),
+            &report,
+            &BatchOptions::default(),
+        )
+        .await;
+        let run = run_batch(
+            &fake,
+            line("second").as_bytes(),
+            &report,
+            &BatchOptions::default(),
+        )
+        .await;
+        assert_eq!(statuses(&run), [(1, LineStatus::Failed)]);
+        assert_eq!(
+            run.results[0].error.as_ref().unwrap().message,
+            "invalid input: id: an earlier run used this id for other content: give this line a new id"
+        );
+        assert_eq!(fake.called(), ["1"]);
+    }
+
+    #[tokio::test]
+    async fn a_deadline_spent_before_sending_requeues_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let deadline = |acted| Error::Deadline {
+            timeout: Duration::from_secs(1),
+            dixa_may_have_acted: acted,
+        };
+        let fake = Fake::new(Box::new(move |input, index| {
+            let result = match (input["conversationId"].as_str(), index) {
+                (Some("1"), 0) => Err(deadline(false)),
+                (Some("2"), _) => Err(deadline(true)),
+                _ => Ok(Value::Null),
+            };
+            (Duration::ZERO, result)
+        }));
+        let options = BatchOptions {
+            concurrency: 1,
+            ..BatchOptions::default()
+        };
+        let input = format!("{}\n{}\n", note("1"), note("2"));
+        let run = run_batch(&fake, input.as_bytes(), &dir.path().join("r"), &options).await;
+        assert_eq!(
+            statuses(&run),
+            [(1, LineStatus::Succeeded), (2, LineStatus::Failed)]
+        );
+        assert_eq!(
+            fake.called(),
+            ["1", "1", "2"],
+            "a deadline after sending is final"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_producer_that_waits_for_each_result_is_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Fake::ok();
+        let (reader, mut writer) = tokio::io::duplex(1024);
+        let (results, mut received) = tokio::sync::mpsc::unbounded_channel();
+        let producer = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            for i in 1..=5 {
+                writer
+                    .write_all(format!("{}\n", note(&i.to_string())).as_bytes())
+                    .await
+                    .unwrap();
+                let line: u64 = received.recv().await.unwrap();
+                assert_eq!(line, i);
+            }
+        });
+        let report = Report::open(&dir.path().join("r")).unwrap();
+        let options = BatchOptions {
+            concurrency: 4,
+            ..BatchOptions::default()
+        };
+        let summary = tokio::time::timeout(
+            Duration::from_secs(30),
+            run(
+                Arc::clone(&fake),
+                tokio::io::BufReader::new(reader),
+                report,
+                &options,
+                |r| {
+                    let _ = results.send(r.line);
+                    Ok(())
+                },
+            ),
+        )
+        .await
+        .expect("the batch answered each line before the next arrived")
+        .unwrap();
+        assert_eq!(summary.succeeded, 5);
+        producer.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failing_output_stops_new_lines_but_lets_those_in_flight_record_their_outcome() {
+        let dir = tempfile::tempdir().unwrap();
+        let report_path = dir.path().join("r");
+        let fake = Fake::new(Box::new(|input, _| {
+            let slow = input["conversationId"] != "1";
+            let delay = if slow {
+                Duration::from_millis(100)
+            } else {
+                Duration::ZERO
+            };
+            (delay, Ok(Value::Null))
+        }));
+        let input: String = (1..=20)
+            .map(|i| format!("{}\n", note(&i.to_string())))
+            .collect();
+        let options = BatchOptions {
+            concurrency: 4,
+            ..BatchOptions::default()
+        };
+        let error = run(
+            Arc::clone(&fake),
+            input.as_bytes(),
+            Report::open(&report_path).unwrap(),
+            &options,
+            |_| Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(error, BatchError::Output(_)), "{error}");
+        let called = fake.called().len();
+        assert!(called < 20, "no new line after the failure: {called}");
+        // Every line that started has its outcome in the report.
+        let report = Report::open(&report_path).unwrap();
+        for id in fake.called() {
+            let line = note(&id);
+            let mut fields = serde_json::from_str::<Value>(&line).unwrap();
+            let (id, _) = identity(fields.as_object_mut().unwrap()).unwrap();
+            assert_eq!(report.state(&id), Some(LineState::Done), "{line}");
+        }
     }
 
     /// Input of `lines` notes, made as it is read, that counts the bytes read.

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! {"record":"header","format":"dixa-batch-report","version":2}
-//! {"record":"started","id":"…","line":3,"op":"add-message"}
+//! {"record":"started","id":"…","digest":"…","line":3,"op":"add-message"}
 //! {"record":"succeeded","id":"…","line":3,"op":"add-message","output":{…}}
 //! {"record":"failed","id":"…","line":4,"op":"add-message","error":{…}}
 //! {"record":"marked-done","id":"…"}
@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -31,8 +31,15 @@ pub const VERSION: u32 = 2;
 pub(crate) enum Record {
     /// The first line: what wrote the file.
     Header { format: String, version: u32 },
-    /// Written and synced before the line's request may go out.
-    Started { id: String, line: u64, op: String },
+    /// Written and synced before the line's request may go out. `digest`
+    /// is the SHA-256 of the line's canonical JSON without `id`, so that an
+    /// `id` reused for other content is caught.
+    Started {
+        id: String,
+        digest: String,
+        line: u64,
+        op: String,
+    },
     /// The operation succeeded.
     Succeeded {
         id: String,
@@ -97,8 +104,9 @@ pub enum ReportError {
         /// Which version wrote it, as far as can be told.
         written_by: String,
     },
-    /// `--mark-done` named a line the report does not hold as outcome-unknown.
-    #[error("{id:?} is not an outcome-unknown line of {}: only those can be marked done", path.display())]
+    /// `--mark-done` or `--resend-unknown` named a line the report does not
+    /// hold as outcome-unknown.
+    #[error("{id:?} is not an outcome-unknown line of {}", path.display())]
     NotUnknown {
         /// The report.
         path: PathBuf,
@@ -111,8 +119,19 @@ pub enum ReportError {
 pub struct Report {
     path: PathBuf,
     file: File,
-    states: HashMap<String, LineState>,
+    states: HashMap<String, Known>,
     torn_tail_dropped: bool,
+    /// Set by a failed append: the file's end may be a fragment, so nothing
+    /// more is written and no further line may start.
+    broken: bool,
+}
+
+/// What the report knows of one identity.
+#[derive(Debug, Clone)]
+struct Known {
+    state: LineState,
+    /// The content it was started with, when it was.
+    digest: Option<String>,
 }
 
 impl Report {
@@ -140,14 +159,10 @@ impl Report {
             file,
             states: HashMap::new(),
             torn_tail_dropped: false,
+            broken: false,
         };
         report.read()?;
         Ok(report)
-    }
-
-    /// The report's path.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Whether an incomplete last line (a crash while writing) was dropped.
@@ -157,44 +172,65 @@ impl Report {
 
     /// What the report says about the line with identity `id`.
     pub fn state(&self, id: &str) -> Option<LineState> {
-        self.states.get(id).copied()
+        self.states.get(id).map(|known| known.state)
     }
 
-    /// The identities of the lines whose outcome is unknown.
-    pub fn unknown(&self) -> impl Iterator<Item = &str> {
-        self.states
-            .iter()
-            .filter(|(_, state)| **state == LineState::Unknown)
-            .map(|(id, _)| id.as_str())
+    /// The content digest the line `id` was started with, if it was.
+    pub(crate) fn digest(&self, id: &str) -> Option<&str> {
+        self.states.get(id)?.digest.as_deref()
+    }
+
+    /// Checks that each of `ids` is an outcome-unknown line of this report.
+    pub fn check_unknown<'i>(
+        &self,
+        ids: impl IntoIterator<Item = &'i String>,
+    ) -> Result<(), ReportError> {
+        match ids
+            .into_iter()
+            .find(|id| self.state(id) != Some(LineState::Unknown))
+        {
+            Some(id) => Err(ReportError::NotUnknown {
+                path: self.path.clone(),
+                id: id.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Records that the user confirmed the lines `ids` in Dixa: a resume
     /// skips them. Each must be outcome-unknown in this report.
     pub fn mark_done(&mut self, ids: &[String]) -> Result<(), ReportError> {
-        if let Some(id) = ids
-            .iter()
-            .find(|id| self.state(id) != Some(LineState::Unknown))
-        {
-            return Err(ReportError::NotUnknown {
-                path: self.path.clone(),
-                id: id.clone(),
-            });
-        }
+        self.check_unknown(ids)?;
         for id in ids {
             self.append(&Record::MarkedDone { id: id.clone() })?;
         }
         Ok(())
     }
 
-    /// Appends `record` as one line and syncs it to disk before returning.
+    /// Appends `record` as one line and syncs it to disk before returning;
+    /// the in-memory state follows only a record that is on disk. After a
+    /// failed append, the fragment is cut off if possible, and the report
+    /// refuses every further append.
     pub(crate) fn append(&mut self, record: &Record) -> Result<(), ReportError> {
-        apply(&mut self.states, record);
+        if self.broken {
+            return Err(self.io(std::io::Error::other(
+                "an earlier write to the report failed",
+            )));
+        }
         let mut line = serde_json::to_vec(record).map_err(|e| self.io(e.into()))?;
         line.push(b'\n');
-        self.file
+        let length = self.file.metadata().map_err(|e| self.io(e))?.len();
+        if let Err(e) = self
+            .file
             .write_all(&line)
             .and_then(|()| self.file.sync_data())
-            .map_err(|e| self.io(e))
+        {
+            self.broken = true;
+            let _ = self.file.set_len(length);
+            return Err(self.io(e));
+        }
+        apply(&mut self.states, record);
+        Ok(())
     }
 
     fn io(&self, source: std::io::Error) -> ReportError {
@@ -223,8 +259,17 @@ impl Report {
             }
             number += 1;
             if text.last() != Some(&b'\n') {
-                // A crash while appending: the record never completed, and the
-                // one before it (a `started`) already says what is needed.
+                // A crash while appending: the record never reached the disk
+                // whole, so it never counted (a `started` not on disk means its
+                // request never went out). Only in a file this code wrote.
+                let header = serde_json::to_vec(&header()).unwrap_or_default();
+                if number == 1 && !header.starts_with(&text) {
+                    return Err(ReportError::Corrupt {
+                        path: self.path.clone(),
+                        line: number,
+                        reason: "not a dixa batch report (no header)".into(),
+                    });
+                }
                 self.torn_tail_dropped = true;
                 break;
             }
@@ -237,28 +282,51 @@ impl Report {
             self.file.set_len(complete_bytes).map_err(|e| self.io(e))?;
         }
         if number == 0 || (number == 1 && self.torn_tail_dropped) {
-            self.file.rewind().map_err(|e| self.io(e))?;
-            self.append(&Record::Header {
-                format: FORMAT.into(),
-                version: VERSION,
-            })?;
+            self.append(&header())?;
+            // A new file: its directory entry must reach the disk too, or a
+            // crash could lose the whole report.
+            if let Some(directory) = self.path.parent() {
+                let directory = if directory.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    directory
+                };
+                File::open(directory)
+                    .and_then(|directory| directory.sync_all())
+                    .map_err(|e| self.io(e))?;
+            }
         }
         Ok(())
     }
 }
 
+fn header() -> Record {
+    Record::Header {
+        format: FORMAT.into(),
+        version: VERSION,
+    }
+}
+
 /// Folds one record into `states`. A line once done stays done.
-fn apply(states: &mut HashMap<String, LineState>, record: &Record) {
-    let (id, state) = match record {
+fn apply(states: &mut HashMap<String, Known>, record: &Record) {
+    let (id, state, digest) = match record {
         Record::Header { .. } => return,
-        Record::Started { id, .. } => (id, LineState::Unknown),
-        Record::Succeeded { id, .. } | Record::MarkedDone { id } => (id, LineState::Done),
-        Record::Failed { id, error, .. } if error.dixa_may_have_acted => (id, LineState::Unknown),
-        Record::Failed { id, .. } => (id, LineState::FailedSafely),
+        Record::Started { id, digest, .. } => (id, LineState::Unknown, Some(digest)),
+        Record::Succeeded { id, .. } | Record::MarkedDone { id } => (id, LineState::Done, None),
+        Record::Failed { id, error, .. } if error.dixa_may_have_acted => {
+            (id, LineState::Unknown, None)
+        }
+        Record::Failed { id, .. } => (id, LineState::FailedSafely, None),
     };
-    let entry = states.entry(id.clone()).or_insert(state);
-    if *entry != LineState::Done {
-        *entry = state;
+    let known = states.entry(id.clone()).or_insert(Known {
+        state,
+        digest: None,
+    });
+    if known.state != LineState::Done {
+        known.state = state;
+    }
+    if let Some(digest) = digest {
+        known.digest = Some(digest.clone());
     }
 }
 
@@ -306,6 +374,7 @@ mod tests {
     fn started(id: &str) -> Record {
         Record::Started {
             id: id.into(),
+            digest: format!("digest of {id}"),
             line: 1,
             op: "add-message".into(),
         }
@@ -350,9 +419,8 @@ mod tests {
         assert_eq!(report.state("c"), Some(LineState::FailedSafely));
         assert_eq!(report.state("d"), Some(LineState::Unknown));
         assert_eq!(report.state("e"), None);
-        let mut unknown: Vec<&str> = report.unknown().collect();
-        unknown.sort_unstable();
-        assert_eq!(unknown, ["b", "d"]);
+        assert_eq!(report.digest("b"), Some("digest of b"));
+        assert!(report.check_unknown(&["b".into(), "d".into()]).is_ok());
 
         assert!(matches!(
             report.mark_done(&["b".into(), "c".into()]),
@@ -367,7 +435,7 @@ mod tests {
         assert_eq!(report.state("b"), Some(LineState::Done));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with(
-            "{\"record\":\"header\",\"format\":\"dixa-batch-report\",\"version\":2}\n{\"record\":\"started\",\"id\":\"a\",\"line\":1,\"op\":\"add-message\"}\n"
+            "{\"record\":\"header\",\"format\":\"dixa-batch-report\",\"version\":2}\n{\"record\":\"started\",\"id\":\"a\",\"digest\":\"digest of a\",\"line\":1,\"op\":\"add-message\"}\n"
         ));
         assert!(text.ends_with("{\"record\":\"marked-done\",\"id\":\"b\"}\n"));
     }
@@ -398,7 +466,7 @@ mod tests {
             .append(true)
             .open(&path)
             .unwrap();
-        file.write_all(b"{\"record\":\"started\",\"id\":\"a\",\"line\":1,\"op\":\"add-message\"}\n{\"record\":\"succ")
+        file.write_all(b"{\"record\":\"started\",\"id\":\"a\",\"digest\":\"d\",\"line\":1,\"op\":\"add-message\"}\n{\"record\":\"succ")
             .unwrap();
         drop(file);
         let mut report = Report::open(&path).unwrap();
@@ -419,7 +487,7 @@ mod tests {
         let cases = [
             (
                 format!("{header}{{\"record\":\"started\",\"id\":\"a\"}}\n"),
-                "line 2: missing field `line`",
+                "line 2: missing field `digest`",
             ),
             (format!("{header}not json\n"), "line 2: expected ident"),
             (format!("{header}{header}"), "line 2: a second header"),

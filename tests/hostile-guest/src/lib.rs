@@ -86,7 +86,8 @@ mod component {
                         let mut left = bytes;
                         while left > 0 {
                             let n = left.min(chunk.len());
-                            if stream.blocking_write_and_flush(&chunk[..n]).is_err() {
+                            let part = chunk.get(..n).unwrap_or_default();
+                            if stream.blocking_write_and_flush(part).is_err() {
                                 break;
                             }
                             left -= n;
@@ -198,11 +199,11 @@ mod component {
         };
         let status = response.status();
         let mut text = Vec::new();
-        if let Ok(body) = response.consume() {
-            if let Ok(stream) = body.stream() {
-                while let Ok(chunk) = stream.blocking_read(65536) {
-                    text.extend_from_slice(&chunk);
-                }
+        if let Ok(body) = response.consume()
+            && let Ok(stream) = body.stream()
+        {
+            while let Ok(chunk) = stream.blocking_read(65536) {
+                text.extend_from_slice(&chunk);
             }
         }
         Ok((status, String::from_utf8_lossy(&text).into_owned()))

@@ -1,41 +1,10 @@
 //! `dixa demo`: the three operations with the examples from Dixa's API
 //! reference, run through the real component against the in-process simulator.
 
+use dixa_host::{ApiKey, BuildError, Connector};
+use dixa_simulator::examples::{message_example, note_example, tag_example};
 use dixa_simulator::{RecordedRequest, Simulator};
 use serde_json::Value;
-
-use crate::{ApiKey, BuildError, Connector, Direction, MessageInput, NoteInput, TagInput};
-
-/// Conversation the examples act on.
-pub const CONVERSATION_ID: &str = "9456";
-
-/// Dixa's "Input with createdAt" example for adding an internal note.
-pub fn note_example() -> NoteInput {
-    NoteInput {
-        conversation_id: CONVERSATION_ID.into(),
-        message: "A sample note".into(),
-        agent_id: Some("a53b25da-f676-4c52-acac-58c9280aa23d".into()),
-        created_at: Some("2021-12-01T12:46:36.581Z[GMT]".into()),
-    }
-}
-
-/// Dixa's "General outbound example" for adding a message, as plain text.
-pub fn message_example() -> MessageInput {
-    MessageInput {
-        conversation_id: CONVERSATION_ID.into(),
-        content: "Ok, I can help you!".into(),
-        direction: Direction::Outbound,
-        agent_id: Some("bac5a02c-15b3-44da-ae1e-ab7b9db4aa89".into()),
-    }
-}
-
-/// Tagging the conversation.
-pub fn tag_example() -> TagInput {
-    TagInput {
-        conversation_id: CONVERSATION_ID.into(),
-        tag_id: "eb31acbb-13f9-4ce7-abd3-44dd86266741".into(),
-    }
-}
 
 /// One operation of the demo.
 #[derive(Debug)]
@@ -47,7 +16,7 @@ pub struct Step {
     /// What reached the simulator.
     pub requests: Vec<RecordedRequest>,
     /// The output as the CLI prints it, or the error.
-    pub result: Result<Value, crate::Error>,
+    pub result: Result<Value, dixa_host::Error>,
 }
 
 /// Why the demo could not run.
@@ -72,7 +41,7 @@ pub async fn run() -> Result<Vec<Step>, DemoError> {
 
     let mut steps = Vec::new();
     let mut seen = 0;
-    let mut record = |operation, input: Value, result: Result<Value, crate::Error>| {
+    let mut record = |operation, input: Value, result: Result<Value, dixa_host::Error>| {
         let requests = simulator.requests();
         steps.push(Step {
             operation,

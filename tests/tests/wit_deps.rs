@@ -117,7 +117,7 @@ fn vendored_wasi_config_draft_is_spin_sdks() {
     assert_eq!(names, files.map(|(name, _)| name));
     for (name, sha256) in files {
         let digest = Sha256::digest(std::fs::read(dir.join(name)).unwrap());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex::encode(digest);
         assert_eq!(hex, sha256, "{name} differs from spin-sdk 5.2.0's");
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use dixa_contract::Operation;
 use dixa_contract::operations as ops;
 use dixa_host::batch::{self, BatchOptions, Report, ReportError, ResendUnknown};
 use dixa_host::serve::ServiceToken;
@@ -18,6 +19,8 @@ use dixa_host::{
     ErrorBody, InvalidKey, RateLimit, Timeouts,
 };
 use serde_json::json;
+
+mod demo;
 
 /// Act on Dixa conversations through the sandboxed connector component.
 ///
@@ -145,13 +148,14 @@ struct BatchArgs {
     /// Operations in flight at once.
     #[arg(long, default_value_t = BatchOptions::default().concurrency)]
     concurrency: usize,
-    /// Send again the POST lines whose outcome is unknown: all of them, or
-    /// the given ids. Check the conversations in Dixa first.
-    #[arg(long, value_name = "ID", num_args = 0..)]
+    /// Send again the POST lines whose outcome is unknown: all of them
+    /// (`--resend-unknown`), or the given ids (`--resend-unknown=ID,ID`).
+    /// Check the conversations in Dixa first.
+    #[arg(long, value_name = "ID,...", num_args = 0..=1, require_equals = true, value_delimiter = ',')]
     resend_unknown: Option<Vec<String>>,
     /// Record that these outcome-unknown lines took effect (you checked in
-    /// Dixa): they are skipped from now on.
-    #[arg(long, value_name = "ID", num_args = 1..)]
+    /// Dixa): they are skipped from now on. Comma-separated or repeated.
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
     mark_done: Vec<String>,
 }
 
@@ -185,6 +189,7 @@ mod exit {
     pub const REJECTED: u8 = 3;
     pub const TEMPORARY: u8 = 4;
     pub const CREDENTIALS: u8 = 5;
+    pub const OUTCOME_UNKNOWN: u8 = 6;
 }
 
 /// Why the CLI stopped before or outside an operation: exit code, error kind, message.
@@ -258,24 +263,16 @@ async fn run(cli: Cli) -> u8 {
             Err(failure) => failure.report(),
         };
     }
-    let input = match read_input(&cli.command) {
-        Ok(input) => input,
-        Err(e) => return fail(exit::INVALID_INPUT, "invalid-input", &format!("{e:#}")),
-    };
     if let Command::Serve(args) = &cli.command {
         return match serve(&cli, args).await {
             Ok(code) => code,
             Err(failure) => failure.report(),
         };
     }
-    let connector = match connector(&cli, ComponentSource::Embedded) {
-        Ok(connector) => connector,
-        Err(failure) => return failure.report(),
-    };
-    let operation = match &cli.command {
-        Command::CreateInternalNote { .. } => &ops::CREATE_INTERNAL_NOTE,
-        Command::AddMessage { .. } => &ops::ADD_MESSAGE,
-        Command::TagConversation { .. } => &ops::TAG_CONVERSATION,
+    let (operation, input) = match &cli.command {
+        Command::CreateInternalNote { input } => (&ops::CREATE_INTERNAL_NOTE, input),
+        Command::AddMessage { input } => (&ops::ADD_MESSAGE, input),
+        Command::TagConversation { input } => (&ops::TAG_CONVERSATION, input),
         Command::Demo
         | Command::Component { .. }
         | Command::Simulator { .. }
@@ -283,6 +280,17 @@ async fn run(cli: Cli) -> u8 {
         | Command::Batch(_) => {
             return exit::FAILURE;
         }
+    };
+    let input = match read_input(input.as_deref()) {
+        Ok(input) => input,
+        Err(e) => {
+            let error = ConnectorError::invalid("input", format!("{e:#}")).into();
+            return report(&error, operation);
+        }
+    };
+    let connector = match connector(&cli, ComponentSource::Embedded) {
+        Ok(connector) => connector,
+        Err(failure) => return failure.report(),
     };
     let result = match serde_json::from_str(&input) {
         Ok(input) => connector.call_json(operation.name, input).await,
@@ -293,19 +301,13 @@ async fn run(cli: Cli) -> u8 {
             println!("{}", connector.redact(&output.to_string()));
             exit::OK
         }
-        Err(error) => report(&error),
+        Err(error) => report(&error, operation),
     }
 }
 
 /// The operation's input: the argument, @FILE, or stdin.
-fn read_input(command: &Command) -> Result<String> {
-    let (Command::CreateInternalNote { input }
-    | Command::AddMessage { input }
-    | Command::TagConversation { input }) = command
-    else {
-        return Ok(String::new());
-    };
-    let text = match input.as_deref() {
+fn read_input(input: Option<&str>) -> Result<String> {
+    let text = match input {
         None | Some("-") => {
             let mut text = String::new();
             std::io::stdin()
@@ -399,14 +401,16 @@ fn connector_with(
     })
 }
 
-/// Prints the error as JSON on stderr and gives its exit code.
-fn report(error: &Error) -> u8 {
+/// Prints the error of `operation` as JSON on stderr and gives its exit code.
+fn report(error: &Error, operation: &Operation) -> u8 {
     eprintln!("{}", error.to_body().to_json());
-    exit_code(error)
+    exit_code(error, operation)
 }
 
-/// The exit code of an operation's error, as the README's table says.
-fn exit_code(error: &Error) -> u8 {
+/// The exit code of an operation's error, as the README's table says: 4
+/// (temporary) only when trying again cannot act twice; 6 when Dixa may have
+/// carried out an operation that must not run twice.
+fn exit_code(error: &Error, operation: &Operation) -> u8 {
     match error {
         Error::Connector(
             ConnectorError::InvalidInput { .. } | ConnectorError::Configuration(_),
@@ -414,6 +418,7 @@ fn exit_code(error: &Error) -> u8 {
         Error::Connector(ConnectorError::MissingCredentials | ConnectorError::Unauthorized(_)) => {
             exit::CREDENTIALS
         }
+        _ if error.dixa_may_have_acted() && !operation.idempotent => exit::OUTCOME_UNKNOWN,
         Error::Component { .. } | Error::MemoryLimit { .. } => exit::FAILURE,
         _ if error.is_temporary() => exit::TEMPORARY,
         _ => exit::REJECTED,
@@ -438,7 +443,7 @@ async fn run_batch(cli: &Cli, args: &BatchArgs) -> Result<u8, Failure> {
         (None, None) => {
             return Err(Failure::new(
                 exit::INVALID_INPUT,
-                "invalid-input",
+                "usage",
                 "a batch from stdin needs --report FILE: without a report it cannot be resumed safely",
             ));
         }
@@ -455,6 +460,9 @@ async fn run_batch(cli: &Cli, args: &BatchArgs) -> Result<u8, Failure> {
         );
     }
     report.mark_done(&args.mark_done).map_err(report_failure)?;
+    if let Some(ids) = &args.resend_unknown {
+        report.check_unknown(ids).map_err(report_failure)?;
+    }
     let options = BatchOptions {
         concurrency: args.concurrency,
         resend_unknown: match &args.resend_unknown {
@@ -593,7 +601,7 @@ async fn shutdown_signal() {
 }
 
 async fn demo() -> u8 {
-    let steps = match dixa_host::demo::run().await {
+    let steps = match demo::run().await {
         Ok(steps) => steps,
         Err(e) => return fail(exit::FAILURE, "setup", &e.to_string()),
     };

@@ -177,11 +177,19 @@ async fn errors_are_json_on_stderr_with_documented_exit_codes() {
             r#"{"conversationId":"1","message":"m"}"#,
         ],
     );
-    assert_eq!(code, Some(4));
+    // A POST that may have acted: not "try again" (4) but "check first" (6).
+    assert_eq!(code, Some(6));
     assert_eq!(
         error,
         json!({"error": "api", "message": "Dixa answered 500: boom", "dixaMayHaveActed": true, "status": 500})
     );
+
+    // The tag PUT may have acted too, but running it again is safe: 4.
+    for _ in 0..3 {
+        simulator.inject(Fault::status(503, "down"));
+    }
+    let (code, error) = run(Some(DEFAULT_API_KEY), &["tag-conversation", TAG]);
+    assert_eq!((code, &error["dixaMayHaveActed"]), (Some(4), &json!(true)));
 
     for _ in 0..3 {
         simulator.inject(Fault::Status {
@@ -459,7 +467,7 @@ async fn a_batch_killed_mid_run_resumes_without_sending_an_unknown_post_twice() 
     let marked = dixa(
         &simulator.base_url(),
         Some(DEFAULT_API_KEY),
-        &["batch", &input, "--mark-done", id],
+        &["batch", "--mark-done", id, &input],
         "",
     );
     assert_eq!(marked.status.code(), Some(0), "{marked:?}");
@@ -587,21 +595,21 @@ async fn serve_answers_http_until_stopped_and_refuses_to_start_without_a_key() {
     let no_key = dixa(&url, None, &["serve", "--port", "0"], "");
     assert_eq!(no_key.status.code(), Some(5), "{no_key:?}");
 
-    let mut server = Command::new(env!("CARGO_BIN_EXE_dixa"))
-        .args(["--base-url", &url, "serve", "--port", "0"])
-        .env("DIXA_API_KEY", DEFAULT_API_KEY)
-        .env(
-            "DIXA_SERVE_TOKEN",
-            dixa_simulator::client::TEST_SERVICE_TOKEN,
-        )
-        .env(
-            "DIXA_CACHE_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-cache"),
-        )
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = std::io::BufReader::new(server.stderr.take().unwrap());
+    let mut server = common::Server::spawn(
+        Command::new(env!("CARGO_BIN_EXE_dixa"))
+            .args(["--base-url", &url, "serve", "--port", "0"])
+            .env("DIXA_API_KEY", DEFAULT_API_KEY)
+            .env(
+                "DIXA_SERVE_TOKEN",
+                dixa_simulator::client::TEST_SERVICE_TOKEN,
+            )
+            .env(
+                "DIXA_CACHE_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-cache"),
+            )
+            .stderr(Stdio::piped()),
+    );
+    let stderr = std::io::BufReader::new(server.0.stderr.take().unwrap());
     let banner = std::io::BufRead::lines(stderr)
         .map(Result::unwrap)
         .find(|line| line.starts_with("Serving"))

@@ -10,7 +10,7 @@
     clippy::indexing_slicing
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -18,26 +18,7 @@ use dixa_simulator::client::TEST_SERVICE_TOKEN;
 use dixa_simulator::{DEFAULT_API_KEY, Simulator};
 
 mod common;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Reports a missing tool: fails the test under `CI=true`, else says why it is skipped.
-fn missing(why: &str) {
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{why}, and CI=true: `bash .ci/test` installs it"
-    );
-    eprintln!("skipped: {why}");
-}
-
-fn available(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+use common::{available, missing, workspace};
 
 fn run(command: &mut Command) -> String {
     let output = command.output().unwrap();
@@ -141,20 +122,9 @@ async fn the_component_runs_on_node_through_jco() {
     );
 }
 
-/// The wasmtime CLI: $WASMTIME, `wasmtime` on PATH, or one installed with
-/// `cargo install wasmtime-cli@48.0.8 --locked --root target/tools`; `None`
-/// (and why, on stderr) without one.
+/// The wasmtime CLI: $WASMTIME (which `.ci/test` sets) or `wasmtime` on PATH.
 fn wasmtime_cli() -> Option<String> {
-    let installed = workspace().join("target/tools/bin/wasmtime");
-    let found = std::env::var("WASMTIME")
-        .ok()
-        .into_iter()
-        .chain(["wasmtime".to_owned(), installed.display().to_string()])
-        .find(|program| available(program));
-    if found.is_none() {
-        missing("the wasmtime CLI is not installed (in $WASMTIME, on PATH or in target/tools)");
-    }
-    found
+    common::tool("WASMTIME", "wasmtime")
 }
 
 /// `hosts/wasmtime-cli/run.sh` with the simulator's settings.
@@ -243,15 +213,15 @@ async fn the_service_build_runs_on_wasmtime_serve() {
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .unwrap();
-    let server = recipe(
-        &wasmtime,
-        &simulator,
-        &["serve", &component, &addr.to_string()],
-    )
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::null())
-    .spawn()
-    .unwrap();
+    let server = common::Server::spawn(
+        recipe(
+            &wasmtime,
+            &simulator,
+            &["serve", &component, &addr.to_string()],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null()),
+    );
     common::tag_through_server(server, addr, &simulator).await;
 }
 
@@ -273,18 +243,19 @@ async fn the_service_build_runs_on_jco_serve() {
         "api-key": DEFAULT_API_KEY,
         "service-token": TEST_SERVICE_TOKEN,
     });
-    // jco itself, not `npm run`, so that killing the process stops the server.
-    let server = Command::new("node")
-        .arg("node_modules/@bytecodealliance/jco/dist/jco.js")
-        .args(["serve", "../../target/dixa_connector_service.wasm"])
-        .args(["--host", "127.0.0.1", "--port", &addr.port().to_string()])
-        .args(["--jco-dir", "out-service"])
-        .args(["--jco-map", "wasi:config/store@0.2.0-rc.1=../config.js"])
-        .env("DIXA_CONFIG", config.to_string())
-        .current_dir(&node)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    // jco serve runs the server as a child node process: the process group
+    // takes both down.
+    let server = common::Server::spawn(
+        Command::new("node")
+            .arg("node_modules/@bytecodealliance/jco/dist/jco.js")
+            .args(["serve", "../../target/dixa_connector_service.wasm"])
+            .args(["--host", "127.0.0.1", "--port", &addr.port().to_string()])
+            .args(["--jco-dir", "out-service"])
+            .args(["--jco-map", "wasi:config/store@0.2.0-rc.1=../config.js"])
+            .env("DIXA_CONFIG", config.to_string())
+            .current_dir(&node)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
     common::tag_through_server(server, addr, &simulator).await;
 }

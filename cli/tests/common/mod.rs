@@ -1,0 +1,106 @@
+//! What the tests of server processes (`dixa serve`, `wasmtime serve`, `jco
+//! serve`) share.
+
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use dixa_simulator::{DEFAULT_API_KEY, Simulator};
+
+/// The workspace root.
+#[allow(dead_code, reason = "not every test binary uses every helper")]
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Reports a missing tool: fails the test under `CI=true`, else says why it is skipped.
+#[allow(dead_code, reason = "not every test binary uses every helper")]
+pub fn missing(why: &str) {
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{why}, and CI=true: `bash .ci/test` installs it"
+    );
+    eprintln!("skipped: {why}");
+}
+
+/// Whether `program --version` runs.
+#[allow(dead_code, reason = "not every test binary uses every helper")]
+pub fn available(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A tool from the variable `env` (which `.ci/test` sets) or `program` on
+/// PATH; `None`, after [`missing`], without one.
+#[allow(dead_code, reason = "not every test binary uses every helper")]
+pub fn tool(env: &str, program: &str) -> Option<String> {
+    let found = std::env::var(env)
+        .ok()
+        .into_iter()
+        .chain([program.to_owned()])
+        .find(|program| available(program));
+    if found.is_none() {
+        missing(&format!(
+            "{program} is not installed (in ${env} or on PATH)"
+        ));
+    }
+    found
+}
+
+/// A server process in a process group of its own, which is killed with all
+/// its children when this is dropped: `jco serve` runs the server as a child
+/// `node`, which killing jco alone would leave listening.
+pub struct Server(pub Child);
+
+impl Server {
+    /// Spawns `command` as the leader of a new process group.
+    pub fn spawn(command: &mut Command) -> Server {
+        Server(command.process_group(0).spawn().unwrap())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Tags the example conversation through the server process at `addr`
+/// (retrying for up to 10 s while it starts), stops the process, and checks
+/// the reply and the one request Dixa saw.
+#[allow(dead_code, reason = "not every test binary uses every helper")]
+pub async fn tag_through_server(server: Server, addr: SocketAddr, simulator: &Simulator) {
+    let path = "/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741";
+    let mut reply = dixa_simulator::client::send(addr, "PUT", path, "").await;
+    for _ in 0..100 {
+        if reply.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        reply = dixa_simulator::client::send(addr, "PUT", path, "").await;
+    }
+    drop(server);
+    let reply = reply.unwrap();
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, r#"{"success":true}"#)
+    );
+    let requests = simulator.requests();
+    let [request] = requests.as_slice() else {
+        panic!("expected one request: {requests:#?}");
+    };
+    assert_eq!(
+        (
+            request.method.as_str(),
+            request.path.as_str(),
+            request.header("authorization")
+        ),
+        ("PUT", &*format!("/v1{path}"), Some(DEFAULT_API_KEY))
+    );
+}

@@ -1,0 +1,256 @@
+//! [`Connector`]: the component compiled once, then called any number of times,
+//! concurrently, each call in a fresh sandbox with its own memory and time limits.
+//!
+//! [`builder`] holds the settings and the build, [`sandbox`] what one call runs
+//! in and how its outcome is judged; this module the calls themselves.
+
+mod builder;
+mod sandbox;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dixa_contract::operations as ops;
+use serde_json::Value;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wasmtime::Store;
+use wasmtime_wasi_config::WasiConfigVariables;
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+use crate::bindings::{self, dixa::connector::types as wit};
+use crate::http_client::HttpClient;
+use crate::policy::OutboundPolicy;
+use crate::rate_limit::DixaRateLimiter;
+use crate::types::{ConnectorError, Error, input_from_value};
+use dixa_contract::types::{Message, MessageInput, Note, NoteInput, TagInput, TagResult};
+
+pub use builder::{
+    BuildError, ComponentSource, ConnectorBuilder, DIXA_BASE_URL, EMBEDDED_COMPONENT,
+    EMBEDDED_SERVICE_COMPONENT, LoadReport,
+};
+use sandbox::CallState;
+
+/// The Dixa connector component, ready to call. Cheap to share: wrap it in an
+/// `Arc` and call it from as many tasks as you like.
+pub struct Connector {
+    pre: bindings::ConnectorPre<CallState>,
+    proxy: Option<ProxyPre<CallState>>,
+    config: Arc<WasiConfigVariables>,
+    guest_config: Arc<Vec<(String, String)>>,
+    policy: Arc<OutboundPolicy>,
+    http_client: HttpClient,
+    rate_limiter: Arc<DixaRateLimiter>,
+    call_timeout: Duration,
+    memory_limit: usize,
+    permits: Arc<Semaphore>,
+    load: LoadReport,
+}
+
+impl Connector {
+    /// Settings with the defaults; see [`ConnectorBuilder`].
+    pub fn builder() -> ConnectorBuilder {
+        ConnectorBuilder::default()
+    }
+
+    /// How the component was loaded.
+    pub fn load_report(&self) -> LoadReport {
+        self.load
+    }
+
+    /// Every `wasi:config` key and value the component can read.
+    pub fn guest_config(&self) -> &[(String, String)] {
+        &self.guest_config
+    }
+
+    /// Instantiates the component in a fresh sandbox without calling it: a
+    /// readiness check, and the per-call setup cost on its own.
+    pub async fn check(&self) -> Result<(), Error> {
+        self.call(|_store, _connector| async { Ok(Ok(())) }).await
+    }
+
+    /// Adds an internal note to a conversation.
+    pub async fn create_internal_note(&self, input: NoteInput) -> Result<Note, Error> {
+        let input = wit::NoteInput::from(input);
+        self.call(|mut store, connector| async move {
+            connector
+                .dixa_connector_conversations()
+                .call_create_internal_note(&mut store, &input)
+                .await
+        })
+        .await
+        .map(Note::from)
+    }
+
+    /// Adds an inbound or outbound message to a conversation.
+    pub async fn add_message(&self, input: MessageInput) -> Result<Message, Error> {
+        let input = wit::MessageInput::from(input);
+        self.call(|mut store, connector| async move {
+            connector
+                .dixa_connector_conversations()
+                .call_add_message(&mut store, &input)
+                .await
+        })
+        .await
+        .map(Message::from)
+    }
+
+    /// Tags a conversation.
+    pub async fn tag_conversation(&self, input: TagInput) -> Result<TagResult, Error> {
+        let input = wit::TagInput::from(input);
+        self.call(|mut store, connector| async move {
+            connector
+                .dixa_connector_conversations()
+                .call_tag_conversation(&mut store, &input)
+                .await
+        })
+        .await
+        .map(TagResult::from)
+    }
+
+    /// Runs the operation named `operation` (its WIT name, e.g.
+    /// `add-message`) on its camelCase JSON input, and gives its JSON output:
+    /// the one entry point for callers that pick the operation at run time
+    /// (the CLI, batch lines).
+    pub async fn call_json(&self, operation: &str, input: Value) -> Result<Value, Error> {
+        fn json(output: impl serde::Serialize) -> Result<Value, Error> {
+            // The operation succeeded; only its rendering failed.
+            serde_json::to_value(output).map_err(|e| Error::Component {
+                message: format!("rendering the output: {e}"),
+                dixa_may_have_acted: true,
+            })
+        }
+        match operation {
+            name if name == ops::CREATE_INTERNAL_NOTE.name => {
+                json(self.create_internal_note(input_from_value(input)?).await?)
+            }
+            name if name == ops::ADD_MESSAGE.name => {
+                json(self.add_message(input_from_value(input)?).await?)
+            }
+            name if name == ops::TAG_CONVERSATION.name => {
+                json(self.tag_conversation(input_from_value(input)?).await?)
+            }
+            other => Err(ConnectorError::invalid(
+                "op",
+                format!(
+                    "unknown operation {other:?}; expected one of {}",
+                    ops::names().join(", ")
+                ),
+            )
+            .into()),
+        }
+    }
+
+    /// Answers an HTTP request with the component's `wasi:http/incoming-handler`
+    /// (the `connector-service` world), in a fresh sandbox under the call's
+    /// limits. The response body streams from the sandbox as the component
+    /// writes it.
+    pub async fn handle_http<B>(
+        &self,
+        request: hyper::Request<B>,
+    ) -> Result<hyper::Response<HyperOutgoingBody>, Error>
+    where
+        B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let proxy = self.proxy.clone().ok_or_else(|| {
+            Error::component(
+                "the component does not export wasi:http/incoming-handler: \
+                 build it as the connector-service world",
+            )
+        })?;
+        let (permit, time_left) = self.turn().await?;
+        let (mut store, sandbox) = self.sandbox();
+        let gate = Arc::clone(&sandbox.gate);
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        // The sandbox outlives this function while the body streams out.
+        let run = tokio::spawn(async move {
+            let _permit = permit;
+            let handle = async {
+                let request = store
+                    .data_mut()
+                    .http()
+                    .new_incoming_request(Scheme::Http, request)?;
+                let response = store.data_mut().http().new_response_outparam(sender)?;
+                let proxy = proxy.instantiate_async(&mut store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, request, response)
+                    .await
+                    .map(Ok)
+            };
+            sandbox.outcome(tokio::time::timeout(time_left, handle).await)
+        });
+        // The component ran: whether Dixa may have acted is the gate's to say.
+        let failed = |message: String| Error::Component {
+            message,
+            dixa_may_have_acted: gate.close(),
+        };
+        match receiver.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => Err(failed(format!(
+                "the component answered with the HTTP error {code:?}"
+            ))),
+            Err(_no_response) => match run.await {
+                Ok(Err(error)) => Err(error),
+                Ok(Ok(())) => Err(failed(
+                    "the component returned without setting a response".into(),
+                )),
+                Err(join) => Err(failed(format!("the call's task failed: {join}"))),
+            },
+        }
+    }
+
+    /// Waits until Dixa's last 429 pause (its `Retry-After`) is over, so that
+    /// a caller about to try again does not spend its call's deadline waiting.
+    pub async fn until_rate_limit_resumed(&self) {
+        self.rate_limiter.resumed().await;
+    }
+
+    /// `text` with the API key redacted (see [`ApiKey::redact`]).
+    pub fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        match &self.policy.api_key {
+            Some(key) => key.redact(text),
+            None => std::borrow::Cow::Borrowed(text),
+        }
+    }
+
+    /// Whether the component serves HTTP ([`handle_http`](Self::handle_http)).
+    pub fn serves_http(&self) -> bool {
+        self.proxy.is_some()
+    }
+
+    /// Runs `operation` in a fresh instance under the call's limits.
+    async fn call<T, F, Fut>(&self, operation: F) -> Result<T, Error>
+    where
+        F: FnOnce(Store<CallState>, bindings::Connector) -> Fut,
+        Fut: Future<Output = wasmtime::Result<Result<T, wit::Error>>>,
+    {
+        let (_permit, time_left) = self.turn().await?;
+        let (mut store, sandbox) = self.sandbox();
+        let run = async {
+            let connector = self.pre.instantiate_async(&mut store).await?;
+            operation(store, connector).await
+        };
+        sandbox.outcome(tokio::time::timeout(time_left, run).await)
+    }
+
+    /// A turn among the concurrent calls, and the time left of the call's
+    /// deadline, inside which the wait for the turn counts.
+    async fn turn(&self) -> Result<(OwnedSemaphorePermit, Duration), Error> {
+        let started = Instant::now();
+        match tokio::time::timeout(self.call_timeout, Arc::clone(&self.permits).acquire_owned())
+            .await
+        {
+            Ok(Ok(permit)) => Ok((permit, self.call_timeout.saturating_sub(started.elapsed()))),
+            Ok(Err(_closed)) => Err(Error::component("the connector is shutting down")),
+            Err(_elapsed) => Err(Error::Deadline {
+                timeout: self.call_timeout,
+                dixa_may_have_acted: false,
+            }),
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! What one call runs in: a fresh store with its memory limit, its resource
+//! table and its policy hooks, and how its outcome is judged when it ends.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::time::error::Elapsed;
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
+    StoreLimits, StoreLimitsBuilder,
+};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_config::WasiConfigVariables;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::bindings::dixa::connector::types as wit;
+use crate::policy::{ApiKey, DixaGate, PolicyHooks};
+use crate::types::Error;
+
+use super::Connector;
+use super::builder::{BuildError, wasmtime_error};
+
+/// Bytes of each pooled memory, table and stack kept resident between calls.
+const KEEP_RESIDENT: usize = 512 << 10;
+const KEEP_RESIDENT_SMALL: usize = 64 << 10;
+
+/// How often the engine's epoch advances: a busy guest yields its thread this often,
+/// so the timeout around a call can stop it.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// An engine with pooled instances sized for `calls` concurrent calls and
+/// epoch interruption, so a busy guest yields.
+pub(super) fn engine(memory_limit: usize, calls: u32) -> Result<Engine, BuildError> {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(calls)
+        .total_core_instances(calls.saturating_mul(8))
+        .total_memories(calls.saturating_mul(4))
+        .total_tables(calls.saturating_mul(8))
+        .total_stacks(calls)
+        .max_memory_size(memory_limit)
+        // Reset a slot's first pages with memset instead of madvise: a call
+        // touches about this much, and madvise costs page faults and TLB
+        // shootdowns across threads on every call.
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(KEEP_RESIDENT_SMALL)
+        .async_stack_keep_resident(KEEP_RESIDENT_SMALL);
+    let mut config = Config::new();
+    config
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config).map_err(wasmtime_error("configuring wasmtime"))
+}
+
+/// The WASI interfaces the host links, by name prefix: what Rust's standard
+/// library and the connector import, and nothing else (no sockets, files or
+/// terminal of its own). A component importing anything more is refused at build.
+pub(super) const LINKED_INTERFACES: &[&str] = &[
+    // Type definitions only: the connector's records, no functions.
+    "dixa:connector/types@",
+    "wasi:http/outgoing-handler@",
+    "wasi:http/types@",
+    "wasi:config/store@",
+    "wasi:io/error@",
+    "wasi:io/poll@",
+    "wasi:io/streams@",
+    "wasi:clocks/monotonic-clock@",
+    "wasi:clocks/wall-clock@",
+    "wasi:random/random@",
+    "wasi:random/insecure@",
+    "wasi:random/insecure-seed@",
+    "wasi:cli/environment@",
+    "wasi:cli/exit@",
+    "wasi:cli/stdin@",
+    "wasi:cli/stdout@",
+    "wasi:cli/stderr@",
+    // Rust's std asks whether stdio is a terminal; the answer is always no.
+    "wasi:cli/terminal-input@",
+    "wasi:cli/terminal-output@",
+    "wasi:cli/terminal-stdin@",
+    "wasi:cli/terminal-stdout@",
+    "wasi:cli/terminal-stderr@",
+];
+
+/// Links the WASI interfaces of [`LINKED_INTERFACES`] but `wasi:http` and
+/// `wasi:config`: environment and arguments are empty, stdio goes nowhere.
+pub(super) fn add_least_wasi_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
+    use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView as _};
+    use wasmtime_wasi::p2::bindings::{cli, clocks, random};
+    use wasmtime_wasi::random::{WasiRandom, WasiRandomView as _};
+    use wasmtime_wasi_io::bindings::wasi::io;
+
+    /// `wasi:io` works on the call's resource table.
+    struct HasIo;
+    impl wasmtime::component::HasData for HasIo {
+        type Data<'a> = &'a mut ResourceTable;
+    }
+
+    type State = CallState;
+    let l = linker;
+    io::error::add_to_linker::<State, HasIo>(l, |t| &mut t.table)?;
+    io::poll::add_to_linker::<State, HasIo>(l, |t| &mut t.table)?;
+    io::streams::add_to_linker::<State, HasIo>(l, |t| &mut t.table)?;
+    clocks::wall_clock::add_to_linker::<State, WasiClocks>(l, State::clocks)?;
+    clocks::monotonic_clock::add_to_linker::<State, WasiClocks>(l, State::clocks)?;
+    random::random::add_to_linker::<State, WasiRandom>(l, State::random)?;
+    random::insecure::add_to_linker::<State, WasiRandom>(l, State::random)?;
+    random::insecure_seed::add_to_linker::<State, WasiRandom>(l, State::random)?;
+    cli::exit::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::environment::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::stdin::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::stdout::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::stderr::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::terminal_input::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::terminal_output::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::terminal_stdin::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::terminal_stdout::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    cli::terminal_stderr::add_to_linker::<State, WasiCli>(l, State::cli)?;
+    Ok(())
+}
+
+/// Advances the epoch every tick until the engine is dropped.
+pub(super) fn spawn_epoch_ticker(engine: &Engine) {
+    let engine = engine.weak();
+    std::thread::spawn(move || {
+        while let Some(engine) = engine.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(EPOCH_TICK);
+        }
+    });
+}
+
+impl Connector {
+    /// A fresh store with the call's memory limit and deadline.
+    pub(super) fn sandbox(&self) -> (Store<CallState>, Sandbox) {
+        let memory_exhausted = Arc::new(AtomicBool::new(false));
+        let gate = Arc::new(DixaGate::default());
+        let mut store = Store::new(
+            &self.pre.engine().clone(),
+            self.call_state(Arc::clone(&memory_exhausted), Arc::clone(&gate)),
+        );
+        store.limiter(|state| &mut state.limits);
+        // A busy guest hands its thread back to tokio at every epoch tick; the
+        // call's deadline is the timeout around it.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        let sandbox = Sandbox {
+            memory_exhausted,
+            gate,
+            call_timeout: self.call_timeout,
+            memory_limit: self.memory_limit,
+            api_key: self.policy.api_key.clone(),
+        };
+        (store, sandbox)
+    }
+
+    pub(super) fn call_state(
+        &self,
+        memory_exhausted: Arc<AtomicBool>,
+        gate: Arc<DixaGate>,
+    ) -> CallState {
+        let limits = self.policy.limits;
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(limits.resources);
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(limits.header_bytes);
+        CallState {
+            table,
+            // Empty environment and arguments; stdio reads nothing, writes nowhere.
+            wasi: WasiCtx::builder().build(),
+            http,
+            hooks: PolicyHooks::new(
+                Arc::clone(&self.policy),
+                self.http_client.clone(),
+                Arc::clone(&self.rate_limiter),
+                gate,
+            ),
+            config: Arc::clone(&self.config),
+            config_pairs: Arc::clone(&self.guest_config),
+            limits: MemoryLimiter {
+                limits: StoreLimitsBuilder::new()
+                    .memory_size(self.memory_limit)
+                    .build(),
+                memory_exhausted,
+            },
+        }
+    }
+}
+
+/// Everything one call's `Store` holds.
+pub(super) struct CallState {
+    table: ResourceTable,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: PolicyHooks,
+    /// The component's settings for `wasi:config/store@0.2.0-rc.1`...
+    pub(super) config: Arc<WasiConfigVariables>,
+    /// ... and for the draft Spin serves.
+    pub(super) config_pairs: Arc<Vec<(String, String)>>,
+    limits: MemoryLimiter,
+}
+
+/// What a call's outcome is judged by, kept apart from its store.
+pub(super) struct Sandbox {
+    memory_exhausted: Arc<AtomicBool>,
+    /// Closed when the outcome is decided: says whether a request that
+    /// changes something went out.
+    pub(super) gate: Arc<DixaGate>,
+    call_timeout: Duration,
+    memory_limit: usize,
+    /// Redacted from every error, whatever the component or Dixa put in it.
+    api_key: Option<ApiKey>,
+}
+
+impl Sandbox {
+    /// The call's result, or the limit that stopped it, with the key redacted.
+    pub(super) fn outcome<T>(
+        &self,
+        run: Result<wasmtime::Result<Result<T, wit::Error>>, Elapsed>,
+    ) -> Result<T, Error> {
+        // Stopped by the host: only the host knows whether Dixa may have acted.
+        let dixa_may_have_acted = self.gate.close();
+        let error = match run {
+            Err(_elapsed) => Error::Deadline {
+                timeout: self.call_timeout,
+                dixa_may_have_acted,
+            },
+            Ok(Err(_)) if self.memory_exhausted.load(Ordering::Relaxed) => Error::MemoryLimit {
+                limit_bytes: self.memory_limit,
+                dixa_may_have_acted,
+            },
+            Ok(Err(e)) => Error::Component {
+                message: format!("{e:#}"),
+                dixa_may_have_acted,
+            },
+            Ok(Ok(Ok(output))) => return Ok(output),
+            Ok(Ok(Err(error))) => Error::Connector(error.into()),
+        };
+        Err(match &self.api_key {
+            Some(key) => error.redacted(key),
+            None => error,
+        })
+    }
+}
+
+/// One call's resource limits, remembering whether the guest ran into the
+/// memory limit so its trap can be reported as that.
+struct MemoryLimiter {
+    limits: StoreLimits,
+    memory_exhausted: Arc<AtomicBool>,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if !allowed {
+            self.memory_exhausted.store(true, Ordering::Relaxed);
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for CallState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
