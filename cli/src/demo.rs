@@ -1,10 +1,11 @@
-//! `dixa demo`: the three operations with the examples from Dixa's API
-//! reference, run through the real component against the in-process simulator.
+//! `dixa demo`: every operation, with the examples from Dixa's API reference,
+//! run through the real component against the in-process simulator.
 
+use dixa_contract::operations as ops;
 use dixa_host::{ApiKey, BuildError, Connector};
-use dixa_simulator::examples::{message_example, note_example, tag_example};
+use dixa_simulator::examples::{CONVERSATION_ID, message_example, note_example, tag_example};
 use dixa_simulator::{RecordedRequest, Simulator};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// One operation of the demo.
 #[derive(Debug)]
@@ -30,7 +31,7 @@ pub enum DemoError {
     Build(#[from] BuildError),
 }
 
-/// Starts a simulator, runs the three examples through the embedded component,
+/// Starts a simulator, runs the examples through the embedded component,
 /// and reports each step. Needs a tokio runtime; no network, no real key.
 pub async fn run() -> Result<Vec<Step>, DemoError> {
     let simulator = Simulator::start().await?;
@@ -39,9 +40,24 @@ pub async fn run() -> Result<Vec<Step>, DemoError> {
         .api_key(ApiKey::new(dixa_simulator::DEFAULT_API_KEY).ok())
         .build()?;
 
+    let conversation = json!({ "conversationId": CONVERSATION_ID });
+    let bulk = json!({
+        "conversationId": CONVERSATION_ID,
+        "notes": [{ "message": "Called the customer back" }, { "message": "Sent the invoice" }],
+    });
+    let script = [
+        (ops::CREATE_INTERNAL_NOTE.name, json(&note_example())),
+        (ops::ADD_MESSAGE.name, json(&message_example())),
+        (ops::TAG_CONVERSATION.name, json(&tag_example())),
+        (ops::LIST_CONVERSATION_TAGS.name, conversation.clone()),
+        (ops::UNTAG_CONVERSATION.name, json(&tag_example())),
+        (ops::CREATE_INTERNAL_NOTES.name, bulk),
+        (ops::LIST_INTERNAL_NOTES.name, conversation),
+    ];
     let mut steps = Vec::new();
     let mut seen = 0;
-    let mut record = |operation, input: Value, result: Result<Value, dixa_host::Error>| {
+    for (operation, input) in script {
+        let result = connector.call_json(operation, input.clone()).await;
         let requests = simulator.requests();
         steps.push(Step {
             operation,
@@ -50,26 +66,7 @@ pub async fn run() -> Result<Vec<Step>, DemoError> {
             result,
         });
         seen = requests.len();
-    };
-
-    let result = connector.create_internal_note(note_example()).await;
-    record(
-        "create-internal-note",
-        json(&note_example()),
-        result.map(|o| json(&o)),
-    );
-    let result = connector.add_message(message_example()).await;
-    record(
-        "add-message",
-        json(&message_example()),
-        result.map(|o| json(&o)),
-    );
-    let result = connector.tag_conversation(tag_example()).await;
-    record(
-        "tag-conversation",
-        json(&tag_example()),
-        result.map(|o| json(&o)),
-    );
+    }
     Ok(steps)
 }
 

@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use dixa_contract::Operation;
 use dixa_contract::operations as ops;
+use dixa_contract::types::NotesResult;
 use dixa_host::batch::{self, BatchOptions, Report, ReportError, ResendUnknown};
 use dixa_host::serve::ServiceToken;
 use dixa_host::{
@@ -101,6 +102,28 @@ enum Command {
         /// JSON, @FILE, or - for stdin (the default).
         input: Option<String>,
     },
+    /// Remove a tag from a conversation: {"conversationId","tagId"}.
+    UntagConversation {
+        /// JSON, @FILE, or - for stdin (the default).
+        input: Option<String>,
+    },
+    /// List the tags on a conversation: {"conversationId"}.
+    ListConversationTags {
+        /// JSON, @FILE, or - for stdin (the default).
+        input: Option<String>,
+    },
+    /// List the internal notes of a conversation, oldest first: {"conversationId"}.
+    ListInternalNotes {
+        /// JSON, @FILE, or - for stdin (the default).
+        input: Option<String>,
+    },
+    /// Add up to 100 internal notes in one request:
+    /// {"conversationId","notes":[{"message","agentId"?,"createdAt"?}]}. Exits 3
+    /// when any note failed (each note's outcome is in the output).
+    CreateInternalNotes {
+        /// JSON, @FILE, or - for stdin (the default).
+        input: Option<String>,
+    },
     /// Run many operations from JSON Lines: {"op": "add-message", "id"?: "...", ...input} per line.
     ///
     /// Prints one JSON result per line, in input order, then a summary on
@@ -108,7 +131,7 @@ enum Command {
     /// with the same report never sends a line twice that succeeded or may
     /// have succeeded (see README, "Batch").
     Batch(BatchArgs),
-    /// Run the three operations against the built-in simulator (offline, no key).
+    /// Run every operation against the built-in simulator (offline, no key).
     Demo,
     /// Write the embedded component (.wasm) to a file, for other hosts.
     Component {
@@ -128,6 +151,10 @@ enum Command {
     /// `Authorization: Bearer <token>`: the token comes from DIXA_SERVE_TOKEN or
     /// --token-file, else a random one is printed once on stderr.
     Serve(ServeArgs),
+    /// Serve the operations as MCP tools for AI agents: over stdio (the
+    /// default, for an MCP client that starts `dixa mcp`), or streamable HTTP
+    /// at /mcp with --http-port, behind the service token like `dixa serve`.
+    Mcp(McpArgs),
     /// Serve the Dixa simulator on 127.0.0.1 until interrupted.
     Simulator {
         /// Port to listen on (0: any free port).
@@ -165,6 +192,24 @@ struct ServeArgs {
     /// Port to listen on (0: any free port; the address is printed on stderr).
     #[arg(long, default_value_t = 8081)]
     port: u16,
+    #[command(flatten)]
+    front: FrontArgs,
+}
+
+/// Options of `dixa mcp`.
+#[derive(clap::Args)]
+struct McpArgs {
+    /// Serve streamable HTTP at /mcp on this port (0: any free port) instead
+    /// of stdio; every request then needs the service token.
+    #[arg(long, value_name = "PORT")]
+    http_port: Option<u16>,
+    #[command(flatten)]
+    front: FrontArgs,
+}
+
+/// How an HTTP front (`dixa serve`, `dixa mcp --http-port`) admits callers.
+#[derive(clap::Args)]
+struct FrontArgs {
     /// Address to listen on. Anything but loopback belongs behind a
     /// TLS-terminating proxy: the token travels in clear without one.
     #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
@@ -269,14 +314,25 @@ async fn run(cli: Cli) -> u8 {
             Err(failure) => failure.report(),
         };
     }
+    if let Command::Mcp(args) = &cli.command {
+        return match mcp(&cli, args).await {
+            Ok(code) => code,
+            Err(failure) => failure.report(),
+        };
+    }
     let (operation, input) = match &cli.command {
         Command::CreateInternalNote { input } => (&ops::CREATE_INTERNAL_NOTE, input),
         Command::AddMessage { input } => (&ops::ADD_MESSAGE, input),
         Command::TagConversation { input } => (&ops::TAG_CONVERSATION, input),
+        Command::UntagConversation { input } => (&ops::UNTAG_CONVERSATION, input),
+        Command::ListConversationTags { input } => (&ops::LIST_CONVERSATION_TAGS, input),
+        Command::ListInternalNotes { input } => (&ops::LIST_INTERNAL_NOTES, input),
+        Command::CreateInternalNotes { input } => (&ops::CREATE_INTERNAL_NOTES, input),
         Command::Demo
         | Command::Component { .. }
         | Command::Simulator { .. }
         | Command::Serve(_)
+        | Command::Mcp(_)
         | Command::Batch(_) => {
             return exit::FAILURE;
         }
@@ -299,7 +355,14 @@ async fn run(cli: Cli) -> u8 {
     match result {
         Ok(output) => {
             println!("{}", connector.redact(&output.to_string()));
-            exit::OK
+            // A bulk call that Dixa answered succeeds even if some notes failed.
+            let some_failed = serde_json::from_value::<NotesResult>(output)
+                .is_ok_and(|result| !result.all_created());
+            if some_failed {
+                exit::REJECTED
+            } else {
+                exit::OK
+            }
         }
         Err(error) => report(&error, operation),
     }
@@ -513,7 +576,7 @@ async fn run_batch(cli: &Cli, args: &BatchArgs) -> Result<u8, Failure> {
 /// `dixa serve`: the component's HTTP routes, behind the service token, until
 /// SIGINT or SIGTERM; in-flight calls finish before it exits.
 async fn serve(cli: &Cli, args: &ServeArgs) -> Result<u8, Failure> {
-    let token = service_token(args.token_file.as_deref())?;
+    let token = service_token(args.front.token_file.as_deref())?;
     // The component checks the same token, so both layers agree.
     let connector = connector_with(cli, ComponentSource::EmbeddedService, |builder| {
         builder.config("service-token", token.expose())
@@ -525,12 +588,50 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<u8, Failure> {
             "the component does not export wasi:http/incoming-handler: build it as the connector-service world",
         ));
     }
-    let (bind, port) = (args.bind, args.port);
+    let (listener, options) =
+        front(cli, &args.front, args.port, token, "the Dixa connector").await?;
+    dixa_host::serve::serve(
+        std::sync::Arc::new(connector),
+        listener,
+        options,
+        shutdown_signal(),
+    )
+    .await;
+    eprintln!("Stopped: every call in flight has finished");
+    Ok(exit::OK)
+}
+
+/// `dixa mcp`: the operations as MCP tools, over stdio or streamable HTTP.
+async fn mcp(cli: &Cli, args: &McpArgs) -> Result<u8, Failure> {
+    let connector = std::sync::Arc::new(connector(cli, ComponentSource::Embedded)?);
+    let tools = dixa_host::mcp::DixaTools::new(connector);
+    let Some(port) = args.http_port else {
+        dixa_host::mcp::serve_stdio(tools)
+            .await
+            .map_err(|e| Failure::new(exit::FAILURE, "mcp", e.to_string()))?;
+        return Ok(exit::OK);
+    };
+    let token = service_token(args.front.token_file.as_deref())?;
+    let (listener, options) = front(cli, &args.front, port, token, "MCP tools at /mcp").await?;
+    dixa_host::mcp::serve_http(tools, listener, options, shutdown_signal()).await;
+    eprintln!("Stopped: every call in flight has finished");
+    Ok(exit::OK)
+}
+
+/// Binds an HTTP front and its options; announces the address on stderr.
+async fn front(
+    cli: &Cli,
+    args: &FrontArgs,
+    port: u16,
+    token: ServiceToken,
+    what: &str,
+) -> Result<(tokio::net::TcpListener, dixa_host::serve::ServeOptions), Failure> {
+    let bind = args.bind;
     let listener = tokio::net::TcpListener::bind((bind, port))
         .await
         .with_context(|| format!("cannot listen on {bind}:{port}"))?;
     let addr = listener.local_addr().context("the bound address")?;
-    eprintln!("Serving the Dixa connector on http://{addr}; SIGINT or SIGTERM stops it");
+    eprintln!("Serving {what} on http://{addr}; SIGINT or SIGTERM stops it");
     if !bind.is_loopback() {
         eprintln!(
             "note: listening beyond loopback: put a TLS-terminating proxy in front, \
@@ -542,15 +643,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<u8, Failure> {
     options.max_connections = args.max_connections.max(1);
     options.drain_timeout =
         Duration::try_from_secs_f64(cli.timeout).unwrap_or(options.drain_timeout);
-    dixa_host::serve::serve(
-        std::sync::Arc::new(connector),
-        listener,
-        options,
-        shutdown_signal(),
-    )
-    .await;
-    eprintln!("Stopped: every call in flight has finished");
-    Ok(exit::OK)
+    Ok((listener, options))
 }
 
 /// The service token: DIXA_SERVE_TOKEN, else --token-file, else a fresh one

@@ -817,3 +817,95 @@ async fn serve_needs_a_token_prints_a_generated_one_once_and_drains_on_sigterm()
         "still listening"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_untag_list_and_bulk_commands_print_json_and_a_partial_bulk_exits_3() {
+    let simulator = Simulator::start().await.unwrap();
+    let url = simulator.base_url();
+    let run = |args: &[&str]| {
+        let output = dixa(&url, Some(DEFAULT_API_KEY), args, "");
+        (output.status.code(), json_of(&output.stdout))
+    };
+    let conversation = r#"{"conversationId":"9456"}"#;
+    assert_eq!(run(&["tag-conversation", TAG]).0, Some(0));
+    assert_eq!(
+        run(&["list-conversation-tags", conversation]),
+        (
+            Some(0),
+            json!({"tags": [{"id": "eb31acbb-13f9-4ce7-abd3-44dd86266741", "name": "Tag eb31acbb", "color": "#1E90FF", "state": "active"}]})
+        )
+    );
+    assert_eq!(
+        run(&["untag-conversation", TAG]),
+        (Some(0), json!({"success": true}))
+    );
+    assert_eq!(
+        run(&["list-conversation-tags", conversation]),
+        (Some(0), json!({"tags": []}))
+    );
+
+    let bulk = r#"{"conversationId":"9456","notes":[{"message":"one"},{"message":"two","agentId":"nobody"}]}"#;
+    let (code, output) = run(&["create-internal-notes", bulk]);
+    assert_eq!(code, Some(3), "one note failed: {output}");
+    assert_eq!(output["results"][0]["outcome"], "created");
+    assert_eq!(output["results"][0]["note"]["message"], "one");
+    assert_eq!(
+        output["results"][1],
+        json!({"outcome": "failed", "message": "An agent with id:nobody cannot be found in org."})
+    );
+    let all_good = r#"{"conversationId":"9456","notes":[{"message":"three"}]}"#;
+    assert_eq!(run(&["create-internal-notes", all_good]).0, Some(0));
+    let (code, notes) = run(&["list-internal-notes", conversation]);
+    assert_eq!(code, Some(0));
+    let messages: Vec<&str> = notes["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|note| note["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages, ["one", "three"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batch_lines_run_every_operation_and_a_partial_bulk_is_done() {
+    let simulator = Simulator::start().await.unwrap();
+    let tag = r#""conversationId":"9456","tagId":"eb31acbb-13f9-4ce7-abd3-44dd86266741""#;
+    let lines = vec![
+        format!(r#"{{"op":"tag-conversation",{tag}}}"#),
+        r#"{"op":"list-conversation-tags","conversationId":"9456"}"#.to_owned(),
+        format!(r#"{{"op":"untag-conversation",{tag}}}"#),
+        r#"{"op":"create-internal-notes","conversationId":"9456","notes":[{"message":"a"},{"message":"b","agentId":"nobody"}]}"#.to_owned(),
+        r#"{"op":"list-internal-notes","conversationId":"9456"}"#.to_owned(),
+    ];
+    let (_dir, input) = batch_input(&lines);
+    // One at a time: the lines depend on each other's effects here.
+    let run = || {
+        dixa(
+            &simulator.base_url(),
+            Some(DEFAULT_API_KEY),
+            &["batch", "--concurrency", "1", &input],
+            "",
+        )
+    };
+    let first = run();
+    assert_eq!(first.status.code(), Some(0), "{first:?}");
+    let results = json_lines(&first.stdout);
+    assert!(
+        results.iter().all(|r| r["status"] == "succeeded"),
+        "{results:?}"
+    );
+    assert_eq!(results[1]["output"]["tags"][0]["name"], "Tag eb31acbb");
+    assert_eq!(results[3]["output"]["results"][1]["outcome"], "failed");
+    assert_eq!(results[4]["output"]["notes"][0]["message"], "a");
+    let again = run();
+    assert!(
+        json_lines(&again.stdout)
+            .iter()
+            .all(|r| r["status"] == "skipped")
+    );
+    assert_eq!(
+        simulator.requests().len(),
+        5,
+        "the bulk line is never sent again"
+    );
+}

@@ -10,26 +10,13 @@
     clippy::indexing_slicing
 )]
 
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use dixa_simulator::client::TEST_SERVICE_TOKEN;
 use dixa_simulator::{DEFAULT_API_KEY, Simulator};
 
 mod common;
-use common::{available, missing, workspace};
-
-fn run(command: &mut Command) -> String {
-    let output = command.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "{command:?} failed:\n{text}");
-    text
-}
+use common::{node_recipe, run, workspace};
 
 /// `component` written to `target/{path}`, where a host recipe expects it.
 /// Each test writes its own path: another test's host may be reading one.
@@ -38,28 +25,6 @@ fn component_file(path: &str, component: &[u8]) -> String {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, component).unwrap();
     path.display().to_string()
-}
-
-/// `hosts/node` with its packages installed, once per test process; `None`
-/// (and why, on stderr) without Node.js and npm.
-fn node_recipe() -> Option<PathBuf> {
-    static INSTALLED: OnceLock<bool> = OnceLock::new();
-    let node = workspace().join("hosts/node");
-    let installed = INSTALLED.get_or_init(|| {
-        if !available("node") || !available("npm") {
-            return false;
-        }
-        if !node.join("node_modules/.package-lock.json").exists() {
-            run(Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund"])
-                .current_dir(&node));
-        }
-        true
-    });
-    if !installed {
-        missing("node and npm are needed for the jco tests");
-    }
-    installed.then_some(node)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -80,7 +45,7 @@ async fn the_component_runs_on_node_through_jco() {
         .env("DIXA_CONFIG", config.to_string())
         .current_dir(&node));
     assert!(
-        output.contains("node: all three operations passed"),
+        output.contains("node: all seven operations passed"),
         "{output}"
     );
 
@@ -118,6 +83,19 @@ async fn the_component_runs_on_node_through_jco() {
                 "/v1/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741",
                 Some(DEFAULT_API_KEY)
             ),
+            ("GET", "/v1/conversations/9456/tags", Some(DEFAULT_API_KEY)),
+            (
+                "DELETE",
+                "/v1/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741",
+                Some(DEFAULT_API_KEY)
+            ),
+            ("GET", "/v1/conversations/9456/tags", Some(DEFAULT_API_KEY)),
+            (
+                "POST",
+                "/v1/conversations/9456/notes/bulk",
+                Some(DEFAULT_API_KEY)
+            ),
+            ("GET", "/v1/conversations/9456/notes", Some(DEFAULT_API_KEY)),
         ]
     );
 }

@@ -7,12 +7,13 @@ use crate::error::{self, Credentials, Error, TransportKind};
 use crate::request::{self, DixaRequest, Method};
 use crate::response;
 use crate::retry;
-use dixa_contract::types::{Message, MessageInput, Note, NoteInput, TagInput};
+use dixa_contract::types::{
+    ConversationInput, Message, MessageInput, Note, NoteInput, NoteList, NotesInput, NotesResult,
+    TagInput, TagList,
+};
 
 /// Dixa's API origin, used when the `base-url` config key is unset.
 pub const DEFAULT_BASE_URL: &str = "https://dev.dixa.io";
-/// Largest response body accepted; Dixa's answers here are a few hundred bytes.
-pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// Sent as `User-Agent`.
 pub const USER_AGENT: &str = concat!("dixa-connector/", env!("CARGO_PKG_VERSION"));
 
@@ -103,6 +104,9 @@ pub struct HttpRequest<'a> {
     pub url: String,
     pub headers: Vec<(&'static str, String)>,
     pub body: Option<&'a [u8]>,
+    /// Largest response body accepted: the transport reads one byte more at
+    /// most, so the client can tell it was too large.
+    pub max_response_bytes: usize,
 }
 
 /// What the transport got back.
@@ -166,6 +170,34 @@ impl<T: Transport> Client<T> {
         self.execute(&request).map(drop)
     }
 
+    /// `untag-conversation`: `Ok` once Dixa confirmed.
+    pub fn untag_conversation(&mut self, input: &TagInput) -> Result<(), Error> {
+        let request = request::untag_conversation(input)?;
+        self.execute(&request).map(drop)
+    }
+
+    /// `list-conversation-tags`.
+    pub fn list_conversation_tags(&mut self, input: &ConversationInput) -> Result<TagList, Error> {
+        let request = request::list_conversation_tags(input)?;
+        let body = self.execute(&request)?.body;
+        response::tags(&body).map_err(|e| self.invalid_response(&request, e))
+    }
+
+    /// `list-internal-notes`.
+    pub fn list_internal_notes(&mut self, input: &ConversationInput) -> Result<NoteList, Error> {
+        let request = request::list_internal_notes(input)?;
+        let body = self.execute(&request)?.body;
+        response::notes(&body).map_err(|e| self.invalid_response(&request, e))
+    }
+
+    /// `create-internal-notes`: one outcome per note.
+    pub fn create_internal_notes(&mut self, input: &NotesInput) -> Result<NotesResult, Error> {
+        let request = request::create_internal_notes(input)?;
+        let body = self.execute(&request)?.body;
+        response::note_outcomes(&body, input.notes.len())
+            .map_err(|e| self.invalid_response(&request, e))
+    }
+
     /// `text` with the configured `api-key` redacted (see [`dixa_contract::redact`]).
     pub fn redact(&self, text: String) -> String {
         match &self.settings.api_key {
@@ -218,9 +250,12 @@ impl<T: Transport> Client<T> {
                         self.settings.credentials(),
                         request.changes,
                     ) {
-                        None if response.body.len() > MAX_RESPONSE_BYTES => {
+                        None if response.body.len() > request.max_response_bytes => {
                             return Err(Error::InvalidResponse {
-                                message: format!("body larger than {MAX_RESPONSE_BYTES} bytes"),
+                                message: format!(
+                                    "body larger than {} bytes",
+                                    request.max_response_bytes
+                                ),
                                 dixa_may_have_acted: request.changes,
                             });
                         }
@@ -260,6 +295,7 @@ impl<T: Transport> Client<T> {
             url: format!("{}{}", self.settings.base_url, request.path),
             headers,
             body: request.body.as_deref(),
+            max_response_bytes: request.max_response_bytes,
         }
     }
 }
@@ -521,7 +557,7 @@ mod tests {
 
     #[test]
     fn oversized_success_body_is_an_invalid_response_and_not_retried() {
-        let huge = "x".repeat(MAX_RESPONSE_BYTES + 1);
+        let huge = "x".repeat(dixa_contract::operations::WRITE_RESPONSE_BYTES + 1);
         let mut client = client(vec![answer(200, None, &huge)], Some("k"));
         assert_eq!(
             client.tag_conversation(&tag()),

@@ -41,13 +41,7 @@ struct Component;
 
 impl Guest for Component {
     fn create_internal_note(input: wit::NoteInput) -> Result<wit::Note, wit::Error> {
-        let note = client()?.create_internal_note(&input.into())?;
-        Ok(wit::Note {
-            id: note.id,
-            author_id: note.author_id,
-            created_at: note.created_at,
-            message: note.message,
-        })
+        Ok(client()?.create_internal_note(&input.into())?.into())
     }
 
     fn add_message(input: wit::MessageInput) -> Result<wit::Message, wit::Error> {
@@ -67,6 +61,51 @@ impl Guest for Component {
     fn tag_conversation(input: wit::TagInput) -> Result<wit::TagResult, wit::Error> {
         client()?.tag_conversation(&input.into())?;
         Ok(wit::TagResult { success: true })
+    }
+
+    fn untag_conversation(input: wit::TagInput) -> Result<wit::TagResult, wit::Error> {
+        client()?.untag_conversation(&input.into())?;
+        Ok(wit::TagResult { success: true })
+    }
+
+    fn list_conversation_tags(input: wit::ConversationInput) -> Result<wit::TagList, wit::Error> {
+        let list = client()?.list_conversation_tags(&input.into())?;
+        Ok(wit::TagList {
+            tags: list
+                .tags
+                .into_iter()
+                .map(|tag| wit::Tag {
+                    id: tag.id,
+                    name: tag.name,
+                    color: tag.color,
+                    state: match tag.state {
+                        model::TagState::Active => wit::TagState::Active,
+                        model::TagState::Inactive => wit::TagState::Inactive,
+                    },
+                })
+                .collect(),
+        })
+    }
+
+    fn list_internal_notes(input: wit::ConversationInput) -> Result<wit::NoteList, wit::Error> {
+        let list = client()?.list_internal_notes(&input.into())?;
+        Ok(wit::NoteList {
+            notes: list.notes.into_iter().map(wit::Note::from).collect(),
+        })
+    }
+
+    fn create_internal_notes(input: wit::NotesInput) -> Result<wit::NotesResult, wit::Error> {
+        let result = client()?.create_internal_notes(&input.into())?;
+        Ok(wit::NotesResult {
+            results: result
+                .results
+                .into_iter()
+                .map(|outcome| match outcome {
+                    model::NoteOutcome::Created { note } => wit::NoteOutcome::Created(note.into()),
+                    model::NoteOutcome::Failed { message } => wit::NoteOutcome::Failed(message),
+                })
+                .collect(),
+        })
     }
 }
 
@@ -112,6 +151,42 @@ impl From<wit::TagInput> for model::TagInput {
         model::TagInput {
             conversation_id: input.conversation_id,
             tag_id: input.tag_id,
+        }
+    }
+}
+
+impl From<model::Note> for wit::Note {
+    fn from(note: model::Note) -> Self {
+        wit::Note {
+            id: note.id,
+            author_id: note.author_id,
+            created_at: note.created_at,
+            message: note.message,
+        }
+    }
+}
+
+impl From<wit::ConversationInput> for model::ConversationInput {
+    fn from(input: wit::ConversationInput) -> Self {
+        model::ConversationInput {
+            conversation_id: input.conversation_id,
+        }
+    }
+}
+
+impl From<wit::NotesInput> for model::NotesInput {
+    fn from(input: wit::NotesInput) -> Self {
+        model::NotesInput {
+            conversation_id: input.conversation_id,
+            notes: input
+                .notes
+                .into_iter()
+                .map(|note| model::NewNote {
+                    message: note.message,
+                    agent_id: note.agent_id,
+                    created_at: note.created_at,
+                })
+                .collect(),
         }
     }
 }

@@ -5,7 +5,9 @@ use dixa_contract::path;
 
 use crate::error::Error;
 use crate::{validate, wire};
-use dixa_contract::types::{Direction, MessageInput, NoteInput, TagInput};
+use dixa_contract::types::{
+    ConversationInput, Direction, MessageInput, NoteInput, NotesInput, TagInput,
+};
 
 pub use dixa_contract::Method;
 
@@ -21,6 +23,8 @@ pub struct DixaRequest {
     pub idempotent: bool,
     /// Whether the request changes something in Dixa (it is not a read).
     pub changes: bool,
+    /// Largest answer body accepted.
+    pub max_response_bytes: usize,
 }
 
 impl DixaRequest {
@@ -32,6 +36,7 @@ impl DixaRequest {
             body,
             idempotent: operation.idempotent,
             changes: !operation.read_only,
+            max_response_bytes: operation.max_response_bytes,
         }
     }
 }
@@ -82,6 +87,57 @@ pub fn tag_conversation(input: &TagInput) -> Result<DixaRequest, Error> {
     ))
 }
 
+/// `DELETE /v1/conversations/{id}/tags/{tagId}`, no body.
+pub fn untag_conversation(input: &TagInput) -> Result<DixaRequest, Error> {
+    validate::tag(input)?;
+    Ok(DixaRequest::new(
+        &operations::UNTAG_CONVERSATION,
+        &[&input.conversation_id, &input.tag_id],
+        None,
+    ))
+}
+
+/// `GET /v1/conversations/{id}/tags`.
+pub fn list_conversation_tags(input: &ConversationInput) -> Result<DixaRequest, Error> {
+    validate::conversation(input)?;
+    Ok(DixaRequest::new(
+        &operations::LIST_CONVERSATION_TAGS,
+        &[&input.conversation_id],
+        None,
+    ))
+}
+
+/// `GET /v1/conversations/{id}/notes`.
+pub fn list_internal_notes(input: &ConversationInput) -> Result<DixaRequest, Error> {
+    validate::conversation(input)?;
+    Ok(DixaRequest::new(
+        &operations::LIST_INTERNAL_NOTES,
+        &[&input.conversation_id],
+        None,
+    ))
+}
+
+/// `POST /v1/conversations/{id}/notes/bulk` with `{"data": [...]}`.
+pub fn create_internal_notes(input: &NotesInput) -> Result<DixaRequest, Error> {
+    validate::notes(input)?;
+    let body = wire::CreateNotes {
+        data: input
+            .notes
+            .iter()
+            .map(|note| wire::CreateNote {
+                message: &note.message,
+                agent_id: note.agent_id.as_deref(),
+                created_at: note.created_at.as_deref(),
+            })
+            .collect(),
+    };
+    Ok(DixaRequest::new(
+        &operations::CREATE_INTERNAL_NOTES,
+        &[&input.conversation_id],
+        Some(json(&body)?),
+    ))
+}
+
 fn json(body: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(body)
         .map_err(|e| Error::invalid("input", format_args!("cannot encode it as JSON: {e}")))
@@ -128,9 +184,73 @@ mod tests {
                 body: None,
                 idempotent: true,
                 changes: true,
+                max_response_bytes: operations::WRITE_RESPONSE_BYTES,
             }
         );
         assert!(request.idempotent);
+    }
+
+    #[test]
+    fn bulk_and_list_requests_follow_the_table() {
+        let bulk = create_internal_notes(&NotesInput {
+            conversation_id: "9456".into(),
+            notes: vec![
+                dixa_contract::types::NewNote {
+                    message: "A sample note".into(),
+                    agent_id: Some("a53b25da-f676-4c52-acac-58c9280aa23d".into()),
+                    created_at: Some("2021-12-01T12:46:36.581Z[GMT]".into()),
+                },
+                dixa_contract::types::NewNote {
+                    message: "Another sample note".into(),
+                    agent_id: None,
+                    created_at: None,
+                },
+            ],
+        })
+        .unwrap();
+        assert_eq!(
+            (
+                bulk.method,
+                bulk.path.as_str(),
+                bulk.idempotent,
+                bulk.changes
+            ),
+            (
+                Method::Post,
+                "/v1/conversations/9456/notes/bulk",
+                false,
+                true
+            )
+        );
+        assert_eq!(
+            body_text(&bulk),
+            r#"{"data":[{"message":"A sample note","agentId":"a53b25da-f676-4c52-acac-58c9280aa23d","createdAt":"2021-12-01T12:46:36.581Z[GMT]"},{"message":"Another sample note"}]}"#
+        );
+        let conversation = ConversationInput {
+            conversation_id: "9456".into(),
+        };
+        let tags = list_conversation_tags(&conversation).unwrap();
+        assert_eq!(
+            (tags.method, tags.path.as_str(), tags.body, tags.changes),
+            (Method::Get, "/v1/conversations/9456/tags", None, false)
+        );
+        assert_eq!(tags.max_response_bytes, operations::LIST_RESPONSE_BYTES);
+        let notes = list_internal_notes(&conversation).unwrap();
+        assert_eq!(notes.path, "/v1/conversations/9456/notes");
+        let untag = untag_conversation(&TagInput {
+            conversation_id: "9456".into(),
+            tag_id: "t".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            (
+                untag.method,
+                untag.path.as_str(),
+                untag.idempotent,
+                untag.changes
+            ),
+            (Method::Delete, "/v1/conversations/9456/tags/t", true, true)
+        );
     }
 
     #[test]

@@ -5,18 +5,80 @@
 use serde::de::DeserializeOwned;
 
 use crate::timestamp;
-use crate::wire::{Envelope, MessageData, NoteData};
-use dixa_contract::types::{Direction, Message, MessageContent, Note};
+use crate::wire::{BulkOutcome, Envelope, MessageData, NoteData, TagData};
+use dixa_contract::types::{
+    Direction, Message, MessageContent, Note, NoteList, NoteOutcome, NotesResult, Tag, TagList,
+    TagState,
+};
 
 /// The note in a `CreateNoteOutput` body.
 pub fn note(body: &[u8]) -> Result<Note, String> {
-    let data: NoteData = data(body)?;
-    Ok(Note {
+    Ok(to_note(data(body)?))
+}
+
+fn to_note(data: NoteData) -> Note {
+    Note {
         id: data.id,
         author_id: data.author_id,
         created_at: timestamp::without_zone_name(&data.created_at).to_owned(),
         message: data.message,
+    }
+}
+
+/// The notes in a `ListInternalNotesOutput` body, in Dixa's order (oldest first).
+pub fn notes(body: &[u8]) -> Result<NoteList, String> {
+    let notes: Vec<NoteData> = data(body)?;
+    Ok(NoteList {
+        notes: notes.into_iter().map(to_note).collect(),
     })
+}
+
+/// The outcomes in a `BulkCreateNoteOutput` body; there must be one per note sent.
+pub fn note_outcomes(body: &[u8], sent: usize) -> Result<NotesResult, String> {
+    let outcomes: Vec<BulkOutcome> = data(body)?;
+    if outcomes.len() != sent {
+        return Err(format!(
+            "{} outcomes for {sent} notes: which note failed is unknown",
+            outcomes.len()
+        ));
+    }
+    let results = outcomes
+        .into_iter()
+        .map(
+            |outcome| match (outcome.outcome_type.as_str(), outcome.data, outcome.error) {
+                ("BulkActionSuccess", Some(data), _) => Ok(NoteOutcome::Created {
+                    note: to_note(data),
+                }),
+                ("BulkActionFailure", _, Some(error)) => Ok(NoteOutcome::Failed {
+                    message: error.message,
+                }),
+                (other, _, _) => Err(format!("unexpected bulk outcome {other:?}")),
+            },
+        )
+        .collect::<Result<Vec<NoteOutcome>, String>>()?;
+    Ok(NotesResult { results })
+}
+
+/// The tags in a `ConversationTagsOutput` body.
+pub fn tags(body: &[u8]) -> Result<TagList, String> {
+    let tags: Vec<TagData> = data(body)?;
+    let tags = tags
+        .into_iter()
+        .map(|tag| {
+            let state = match tag.state.to_ascii_lowercase().as_str() {
+                "active" => TagState::Active,
+                "inactive" => TagState::Inactive,
+                other => return Err(format!("unexpected tag state {other:?}")),
+            };
+            Ok(Tag {
+                id: tag.id,
+                name: tag.name,
+                color: tag.color,
+                state,
+            })
+        })
+        .collect::<Result<Vec<Tag>, String>>()?;
+    Ok(TagList { tags })
 }
 
 /// The message in a `CreateMessageOutput` body.
@@ -81,6 +143,56 @@ mod tests {
                 },
             })
         );
+    }
+
+    #[test]
+    fn bulk_outcomes_and_lists_from_dixas_examples() {
+        let bulk = br#"{"data":[{"data":{"id":"eb31acbb-13f9-4ce7-abd3-44dd86266741","authorId":"5e8a300e-787e-47cd-af53-fc1ccc37933d","createdAt":"2021-12-01T12:46:36.581Z[GMT]","csid":9456,"message":"A sample note"},"_type":"BulkActionSuccess"},{"error":{"message":"An agent with id:... cannot be found in org."},"_type":"BulkActionFailure"}]}"#;
+        let result = note_outcomes(bulk, 2).unwrap();
+        assert_eq!(
+            result.results,
+            vec![
+                NoteOutcome::Created {
+                    note: Note {
+                        id: "eb31acbb-13f9-4ce7-abd3-44dd86266741".into(),
+                        author_id: "5e8a300e-787e-47cd-af53-fc1ccc37933d".into(),
+                        created_at: "2021-12-01T12:46:36.581Z".into(),
+                        message: "A sample note".into(),
+                    }
+                },
+                NoteOutcome::Failed {
+                    message: "An agent with id:... cannot be found in org.".into()
+                },
+            ]
+        );
+        assert!(!result.all_created());
+        assert_eq!(
+            note_outcomes(bulk, 3),
+            Err("2 outcomes for 3 notes: which note failed is unknown".into())
+        );
+        let tags_body = br##"{"data":[{"id":"t1","name":"VIP","color":"#FF0000","state":"Active"},{"id":"t2","name":"old","state":"Inactive"}]}"##;
+        assert_eq!(
+            tags(tags_body).unwrap().tags,
+            vec![
+                Tag {
+                    id: "t1".into(),
+                    name: "VIP".into(),
+                    color: Some("#FF0000".into()),
+                    state: TagState::Active,
+                },
+                Tag {
+                    id: "t2".into(),
+                    name: "old".into(),
+                    color: None,
+                    state: TagState::Inactive,
+                },
+            ]
+        );
+        assert_eq!(
+            tags(br#"{"data":[{"id":"t","name":"n","state":"Deleted"}]}"#),
+            Err("unexpected tag state \"deleted\"".into())
+        );
+        assert_eq!(notes(br#"{"data":[]}"#).unwrap().notes, vec![]);
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! - `POST /conversations/{conversationId}/notes`: `create-internal-note`
 //! - `POST /conversations/{conversationId}/messages`: `add-message`
 //! - `PUT /conversations/{conversationId}/tags/{tagId}`: `tag-conversation`
+//! - `DELETE /conversations/{conversationId}/tags/{tagId}`: `untag-conversation`
+//! - `GET /conversations/{conversationId}/tags`: `list-conversation-tags`
+//! - `GET /conversations/{conversationId}/notes`: `list-internal-notes`
+//! - `POST /conversations/{conversationId}/notes/bulk`: `create-internal-notes`
 //!
 //! Bodies are the operations' camelCase JSON; the ids come from the path, and a
 //! body that repeats one must repeat it unchanged.
@@ -14,7 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, Transport};
 use crate::error::Error;
-use dixa_contract::types::{Direction, MessageInput, NoteInput, TagInput, TagResult};
+use dixa_contract::types::{
+    ConversationInput, Direction, MessageInput, NewNote, NoteInput, NotesInput, TagInput, TagResult,
+};
 
 /// Largest request body read. Texts are capped at 64 KiB of UTF-8, which JSON
 /// escaping can grow up to six times.
@@ -68,6 +74,10 @@ pub enum Operation {
     CreateInternalNote(NoteInput),
     AddMessage(MessageInput),
     TagConversation(TagInput),
+    UntagConversation(TagInput),
+    ListConversationTags(ConversationInput),
+    ListInternalNotes(ConversationInput),
+    CreateInternalNotes(NotesInput),
 }
 
 /// Answers one request: route and parse it, then run it on the client that
@@ -96,6 +106,19 @@ pub fn handle<T: Transport>(
         Operation::TagConversation(input) => client
             .tag_conversation(&input)
             .map(|()| Reply::ok(&TagResult { success: true })),
+        Operation::UntagConversation(input) => client
+            .untag_conversation(&input)
+            .map(|()| Reply::ok(&TagResult { success: true })),
+        Operation::ListConversationTags(input) => client
+            .list_conversation_tags(&input)
+            .map(|tags| Reply::ok(&tags)),
+        Operation::ListInternalNotes(input) => client
+            .list_internal_notes(&input)
+            .map(|notes| Reply::ok(&notes)),
+        // Dixa answered: a success of the call, whatever became of each note.
+        Operation::CreateInternalNotes(input) => client
+            .create_internal_notes(&input)
+            .map(|results| Reply::ok(&results)),
     };
     let mut reply = outcome.unwrap_or_else(|error| error_reply(&error));
     // Dixa's answer could quote the key back (an echoing proxy); never pass it on.
@@ -107,9 +130,13 @@ pub fn handle<T: Transport>(
 /// table of operations and parses its body; the error reply says what was wrong.
 pub fn route(method: &str, path: &str, body: &[u8]) -> Result<Operation, Reply> {
     let path = path.split('?').next().unwrap_or_default();
-    let Some((operation, segments)) = ops::OPERATIONS.iter().find_map(|operation| {
-        path::captures(operation.service_path, path).map(|segments| (operation, segments))
-    }) else {
+    let at_path: Vec<_> = ops::OPERATIONS
+        .iter()
+        .filter_map(|operation| {
+            path::captures(operation.service_path, path).map(|segments| (operation, segments))
+        })
+        .collect();
+    if at_path.is_empty() {
         let routes: Vec<String> = ops::OPERATIONS
             .iter()
             .map(|o| format!("{} {}", o.service_method.as_str(), o.service_path))
@@ -119,19 +146,25 @@ pub fn route(method: &str, path: &str, body: &[u8]) -> Result<Operation, Reply> 
             "no-route",
             &format!("no operation at {path}: use {}", routes.join(", ")),
         ));
-    };
-    let allowed = operation.service_method.as_str();
-    if method != allowed {
+    }
+    let Some((operation, segments)) = at_path
+        .iter()
+        .find(|(operation, _)| operation.service_method.as_str() == method)
+    else {
+        let allowed: Vec<&str> = at_path
+            .iter()
+            .map(|(operation, _)| operation.service_method.as_str())
+            .collect();
         let mut reply = Reply::failure(
             405,
             "method-not-allowed",
-            &format!("{path} takes {allowed}, not {method}"),
+            &format!("{path} takes {}, not {method}", allowed.join(" or ")),
         );
-        reply.headers.push(("allow", allowed.to_owned()));
+        reply.headers.push(("allow", allowed.join(", ")));
         return Err(reply);
-    }
+    };
     let ids = path::placeholders(operation.service_path)
-        .zip(segments)
+        .zip(segments.iter().copied())
         .map(|(field, segment)| path_segment(field, segment))
         .collect::<Result<Vec<String>, Reply>>()?;
     let id = |i: usize| ids.get(i).cloned().unwrap_or_default();
@@ -156,19 +189,44 @@ pub fn route(method: &str, path: &str, body: &[u8]) -> Result<Operation, Reply> 
                 agent_id: body.agent_id,
             }))
         }
-        _ => {
+        name if name == ops::CREATE_INTERNAL_NOTES.name => {
+            let body: NotesBody = parse_body(body)?;
+            same_as_path("conversationId", body.conversation_id, &id(0))?;
+            Ok(Operation::CreateInternalNotes(NotesInput {
+                conversation_id: id(0),
+                notes: body.notes,
+            }))
+        }
+        name if name == ops::TAG_CONVERSATION.name || name == ops::UNTAG_CONVERSATION.name => {
             // The path says it all; a body may repeat the ids, as the CLI's input does.
-            let body: TagBody = if body.iter().all(u8::is_ascii_whitespace) {
-                TagBody::default()
-            } else {
-                parse_body(body)?
-            };
+            let body: IdsBody = optional_body(body)?;
             same_as_path("conversationId", body.conversation_id, &id(0))?;
             same_as_path("tagId", body.tag_id, &id(1))?;
-            Ok(Operation::TagConversation(TagInput {
+            let input = TagInput {
                 conversation_id: id(0),
                 tag_id: id(1),
-            }))
+            };
+            Ok(if name == ops::TAG_CONVERSATION.name {
+                Operation::TagConversation(input)
+            } else {
+                Operation::UntagConversation(input)
+            })
+        }
+        name => {
+            // The two lists: the path says it all.
+            let body: IdsBody = optional_body(body)?;
+            same_as_path("conversationId", body.conversation_id, &id(0))?;
+            if body.tag_id.is_some() {
+                return Err(invalid_input("tagId", "is not an input of this operation"));
+            }
+            let input = ConversationInput {
+                conversation_id: id(0),
+            };
+            Ok(if name == ops::LIST_CONVERSATION_TAGS.name {
+                Operation::ListConversationTags(input)
+            } else {
+                Operation::ListInternalNotes(input)
+            })
         }
     }
 }
@@ -277,6 +335,15 @@ fn path_segment(field: &str, segment: &str) -> Result<String, Reply> {
         .ok_or_else(|| invalid_input(field, "invalid percent-encoding in the path"))
 }
 
+/// A body that may be absent: the ids in the path are the whole input.
+fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, Reply> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        parse_body(body)
+    }
+}
+
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
     if body.trim_ascii_start().first() != Some(&b'{') {
         return Err(invalid_input(
@@ -326,13 +393,22 @@ struct MessageBody {
     agent_id: Option<String>,
 }
 
+/// The body of a route whose path carries the whole input: it may repeat the ids.
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TagBody {
+struct IdsBody {
     #[serde(default)]
     conversation_id: Option<String>,
     #[serde(default)]
     tag_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NotesBody {
+    #[serde(default)]
+    conversation_id: Option<String>,
+    notes: Vec<NewNote>,
 }
 
 #[cfg(test)]
@@ -398,6 +474,61 @@ mod tests {
     }
 
     #[test]
+    fn the_untag_list_and_bulk_routes_take_their_input_from_path_and_body() {
+        let tag = TagInput {
+            conversation_id: "9456".into(),
+            tag_id: "t 1".into(),
+        };
+        assert_eq!(
+            route("DELETE", "/conversations/9456/tags/t%201", b""),
+            Ok(Operation::UntagConversation(tag))
+        );
+        let conversation = || ConversationInput {
+            conversation_id: "9456".into(),
+        };
+        assert_eq!(
+            route("GET", "/conversations/9456/tags", b""),
+            Ok(Operation::ListConversationTags(conversation()))
+        );
+        assert_eq!(
+            route(
+                "GET",
+                "/conversations/9456/notes",
+                br#"{"conversationId":"9456"}"#
+            ),
+            Ok(Operation::ListInternalNotes(conversation()))
+        );
+        assert_eq!(
+            route(
+                "POST",
+                "/conversations/9456/notes/bulk",
+                br#"{"notes":[{"message":"a"},{"message":"b","agentId":"x"}]}"#
+            ),
+            Ok(Operation::CreateInternalNotes(NotesInput {
+                conversation_id: "9456".into(),
+                notes: vec![
+                    NewNote {
+                        message: "a".into(),
+                        agent_id: None,
+                        created_at: None
+                    },
+                    NewNote {
+                        message: "b".into(),
+                        agent_id: Some("x".into()),
+                        created_at: None
+                    },
+                ],
+            }))
+        );
+        assert_eq!(
+            route("GET", "/conversations/9456/tags", br#"{"tagId":"t"}"#)
+                .unwrap_err()
+                .status,
+            400
+        );
+    }
+
+    #[test]
     fn malformed_requests_get_the_exact_error_reply() {
         let cases: [(&str, &str, &[u8], u16, &str); 9] = [
             (
@@ -405,14 +536,14 @@ mod tests {
                 "/",
                 b"",
                 404,
-                r#"{"error":"no-route","message":"no operation at /: use POST /conversations/{conversationId}/notes, POST /conversations/{conversationId}/messages, PUT /conversations/{conversationId}/tags/{tagId}","dixaMayHaveActed":false}"#,
+                r#"{"error":"no-route","message":"no operation at /: use POST /conversations/{conversationId}/notes, POST /conversations/{conversationId}/messages, PUT /conversations/{conversationId}/tags/{tagId}, DELETE /conversations/{conversationId}/tags/{tagId}, GET /conversations/{conversationId}/tags, GET /conversations/{conversationId}/notes, POST /conversations/{conversationId}/notes/bulk","dixaMayHaveActed":false}"#,
             ),
             (
                 "POST",
                 "/conversations/9456/tags/t",
                 b"",
                 405,
-                r#"{"error":"method-not-allowed","message":"/conversations/9456/tags/t takes PUT, not POST","dixaMayHaveActed":false}"#,
+                r#"{"error":"method-not-allowed","message":"/conversations/9456/tags/t takes PUT or DELETE, not POST","dixaMayHaveActed":false}"#,
             ),
             (
                 "POST",
@@ -472,8 +603,8 @@ mod tests {
                 "{method} {path}"
             );
         }
-        let reply = handle("GET", "/conversations/1/notes", b"", no_client);
-        assert_eq!(reply.headers, vec![("allow", "POST".to_owned())]);
+        let reply = handle("PATCH", "/conversations/1/notes", b"", no_client);
+        assert_eq!(reply.headers, vec![("allow", "POST, GET".to_owned())]);
     }
 
     #[test]

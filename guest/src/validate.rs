@@ -5,24 +5,75 @@
 
 use crate::error::Error;
 use crate::timestamp;
-use dixa_contract::types::{Direction, MessageInput, NoteInput, TagInput};
+use dixa_contract::types::{
+    ConversationInput, Direction, MessageInput, NewNote, NoteInput, NotesInput, TagInput,
+};
 
 /// Longest id accepted, in bytes.
 pub const MAX_ID_LEN: usize = 128;
 /// Longest note or message text accepted, in bytes of UTF-8.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// Most notes in one `create-internal-notes` call. Dixa documents no limit;
+/// this one keeps a request (and its answer) to a few MiB at most.
+pub const MAX_BULK_NOTES: usize = 100;
 
 /// Checks `create-internal-note` input.
 pub fn note(input: &NoteInput) -> Result<(), Error> {
     id("conversationId", &input.conversation_id)?;
-    text("message", &input.message)?;
-    if let Some(agent_id) = &input.agent_id {
-        id("agentId", agent_id)?;
+    note_fields(
+        "",
+        &input.message,
+        input.agent_id.as_deref(),
+        input.created_at.as_deref(),
+    )
+}
+
+/// Checks `create-internal-notes` input: each note as `create-internal-note`
+/// checks its own, named `notes[i].field`.
+pub fn notes(input: &NotesInput) -> Result<(), Error> {
+    id("conversationId", &input.conversation_id)?;
+    let count = input.notes.len();
+    if !(1..=MAX_BULK_NOTES).contains(&count) {
+        return Err(Error::invalid(
+            "notes",
+            format!("must hold 1 to {MAX_BULK_NOTES} notes, got {count}"),
+        ));
     }
-    if let Some(created_at) = &input.created_at {
-        timestamp::check(created_at).map_err(|rule| Error::invalid("createdAt", rule))?;
+    input
+        .notes
+        .iter()
+        .enumerate()
+        .try_for_each(|(i, note): (usize, &NewNote)| {
+            note_fields(
+                &format!("notes[{i}]."),
+                &note.message,
+                note.agent_id.as_deref(),
+                note.created_at.as_deref(),
+            )
+        })
+}
+
+/// The fields of one note, each named with `prefix`.
+fn note_fields(
+    prefix: &str,
+    message: &str,
+    agent_id: Option<&str>,
+    created_at: Option<&str>,
+) -> Result<(), Error> {
+    text(&format!("{prefix}message"), message)?;
+    if let Some(agent_id) = agent_id {
+        id(&format!("{prefix}agentId"), agent_id)?;
+    }
+    if let Some(created_at) = created_at {
+        timestamp::check(created_at)
+            .map_err(|rule| Error::invalid(format!("{prefix}createdAt"), rule))?;
     }
     Ok(())
+}
+
+/// Checks the input of the operations that read a conversation.
+pub fn conversation(input: &ConversationInput) -> Result<(), Error> {
+    id("conversationId", &input.conversation_id)
 }
 
 /// Checks `add-message` input: outbound needs an agent, inbound must not name one.
@@ -195,6 +246,43 @@ mod tests {
                 "expected an RFC 3339 date-time with an offset, like 2021-12-01T12:46:36.581Z"
             )))
         );
+    }
+
+    #[test]
+    fn bulk_notes_are_counted_and_each_checked_with_its_index() {
+        let new = |message: &str| NewNote {
+            message: message.into(),
+            agent_id: None,
+            created_at: None,
+        };
+        let input = |notes: Vec<NewNote>| NotesInput {
+            conversation_id: "9456".into(),
+            notes,
+        };
+        assert_eq!(notes(&input(vec![new("a"), new("b")])), Ok(()));
+        assert_eq!(
+            notes(&input(vec![])),
+            Err(invalid("notes: must hold 1 to 100 notes, got 0".into()))
+        );
+        assert_eq!(
+            notes(&input(vec![new("a"); 101])),
+            Err(invalid("notes: must hold 1 to 100 notes, got 101".into()))
+        );
+        let mut bad = vec![new("a"), new(" ")];
+        assert_eq!(
+            notes(&input(bad.clone())),
+            Err(invalid(
+                "notes[1].message: must not be empty or only whitespace".into()
+            ))
+        );
+        bad[1] = NewNote {
+            created_at: Some("yesterday".into()),
+            ..new("b")
+        };
+        assert!(matches!(
+            notes(&input(bad)),
+            Err(Error::InvalidInput { field, .. }) if field == "notes[1].createdAt"
+        ));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use waki::{Client, ErrorCode, Method as WakiMethod};
 
-use crate::client::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, Transport, TransportError};
+use crate::client::{HttpRequest, HttpResponse, Transport, TransportError};
 use crate::error::TransportKind;
 use crate::request::Method;
 
@@ -43,7 +43,7 @@ impl Transport for WakiTransport {
             .map(str::to_owned);
         // Read one byte past the limit, so the client can tell the body was too large.
         let mut body = Vec::new();
-        while body.len() <= MAX_RESPONSE_BYTES {
+        while body.len() <= request.max_response_bytes {
             match response.chunk(READ_CHUNK) {
                 Ok(Some(chunk)) => body.extend_from_slice(&chunk),
                 Ok(None) => break,

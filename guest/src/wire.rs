@@ -1,5 +1,7 @@
 //! Dixa's JSON, field for field (see Dixa's OpenAPI: `CreateInternalNoteInput`,
-//! `CreateMessageInput`, `CreateNoteOutput`, `CreateMessageOutput`).
+//! `CreateMessageInput`, `CreateNoteOutput`, `CreateMessageOutput`,
+//! `BulkCreateInternalNoteInput`, `BulkCreateNoteOutput`, `ListInternalNotesOutput`,
+//! `ConversationTagsOutput`).
 
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +71,35 @@ pub struct ContentData {
     pub value: String,
     #[serde(rename = "_type")]
     pub content_type: String,
+}
+
+/// Body of `POST /v1/conversations/{id}/notes/bulk`.
+#[derive(Debug, Serialize)]
+pub struct CreateNotes<'a> {
+    pub data: Vec<CreateNote<'a>>,
+}
+
+/// One outcome of the bulk note call: `{"_type": "BulkActionSuccess", "data"}`
+/// or `{"_type": "BulkActionFailure", "error"}`. A plain struct rather than an
+/// internally tagged enum, whose deserializer costs tens of KB in the component.
+#[derive(Debug, Deserialize)]
+pub struct BulkOutcome {
+    #[serde(rename = "_type")]
+    pub outcome_type: String,
+    #[serde(default)]
+    pub data: Option<NoteData>,
+    #[serde(default)]
+    pub error: Option<ErrorBody>,
+}
+
+/// `Tag`; `state` is "Active" or "Inactive".
+#[derive(Debug, Deserialize)]
+pub struct TagData {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub color: Option<String>,
+    pub state: String,
 }
 
 /// Dixa's error body: `{"message": ...}`.

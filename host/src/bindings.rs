@@ -101,6 +101,76 @@ impl From<wit::TagResult> for types::TagResult {
     }
 }
 
+impl From<types::ConversationInput> for wit::ConversationInput {
+    fn from(input: types::ConversationInput) -> Self {
+        wit::ConversationInput {
+            conversation_id: input.conversation_id,
+        }
+    }
+}
+
+impl From<wit::TagList> for types::TagList {
+    fn from(list: wit::TagList) -> Self {
+        types::TagList {
+            tags: list
+                .tags
+                .into_iter()
+                .map(|tag| types::Tag {
+                    id: tag.id,
+                    name: tag.name,
+                    color: tag.color,
+                    state: match tag.state {
+                        wit::TagState::Active => types::TagState::Active,
+                        wit::TagState::Inactive => types::TagState::Inactive,
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<wit::NoteList> for types::NoteList {
+    fn from(list: wit::NoteList) -> Self {
+        types::NoteList {
+            notes: list.notes.into_iter().map(types::Note::from).collect(),
+        }
+    }
+}
+
+impl From<types::NotesInput> for wit::NotesInput {
+    fn from(input: types::NotesInput) -> Self {
+        wit::NotesInput {
+            conversation_id: input.conversation_id,
+            notes: input
+                .notes
+                .into_iter()
+                .map(|note| wit::NewNote {
+                    message: note.message,
+                    agent_id: note.agent_id,
+                    created_at: note.created_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<wit::NotesResult> for types::NotesResult {
+    fn from(result: wit::NotesResult) -> Self {
+        types::NotesResult {
+            results: result
+                .results
+                .into_iter()
+                .map(|outcome| match outcome {
+                    wit::NoteOutcome::Created(note) => {
+                        types::NoteOutcome::Created { note: note.into() }
+                    }
+                    wit::NoteOutcome::Failed(message) => types::NoteOutcome::Failed { message },
+                })
+                .collect(),
+        }
+    }
+}
+
 impl From<wit::Error> for ConnectorError {
     fn from(error: wit::Error) -> Self {
         use ConnectorError as E;

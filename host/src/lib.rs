@@ -28,6 +28,8 @@ pub mod cache;
 mod connector;
 mod draft_config;
 mod http_client;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 pub mod policy;
 pub mod rate_limit;
 pub mod serve;
@@ -38,7 +40,8 @@ pub use connector::{
     EMBEDDED_SERVICE_COMPONENT, LoadReport,
 };
 pub use dixa_contract::types::{
-    Direction, Message, MessageContent, MessageInput, Note, NoteInput, TagInput, TagResult,
+    ConversationInput, Direction, Message, MessageContent, MessageInput, NewNote, Note, NoteInput,
+    NoteList, NoteOutcome, NotesInput, NotesResult, Tag, TagInput, TagList, TagResult, TagState,
 };
 pub use policy::{ApiKey, CallLimits, InvalidKey, Timeouts};
 pub use rate_limit::RateLimit;

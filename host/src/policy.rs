@@ -601,7 +601,8 @@ mod tests {
         let denied = Verdict::Deny(Denial::NotAnOperation);
         for (method, url) in [
             ("POST", "https://dev.dixa.io/v1/webhooks"),
-            ("GET", "https://dev.dixa.io/v1/conversations/1/notes"),
+            ("PATCH", "https://dev.dixa.io/v1/conversations/1/notes"),
+            ("GET", "https://dev.dixa.io/v1/conversations/1/messages"),
             ("POST", "https://dev.dixa.io/v1/conversations/1/notes?x=1"),
             ("POST", "https://dev.dixa.io/v1/conversations/../notes"),
             ("POST", "https://dev.dixa.io/v1/conversations/%2e%2e/notes"),

@@ -101,15 +101,37 @@ impl ServeOptions {
     }
 }
 
-/// Accepts connections on `listener` until `shutdown` completes, then stops
-/// accepting, lets each connection finish its current request (waiting at most
-/// [`ServeOptions::drain_timeout`]) and returns.
+/// Serves `connector`'s HTTP routes (the component's own, see
+/// [`Connector::handle_http`]) on `listener` until `shutdown` completes, then
+/// stops accepting and lets the calls in flight finish (at most
+/// [`ServeOptions::drain_timeout`]).
 pub async fn serve(
     connector: Arc<Connector>,
     listener: TcpListener,
     options: ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) {
+    run(listener, options, shutdown, move |guard, request| {
+        let connector = Arc::clone(&connector);
+        async move { respond(&connector, &guard, request).await }
+    })
+    .await;
+}
+
+/// The accept loop of an HTTP front: connections capped, header reads timed
+/// out, each request handed to `handle` with the [`Guard`] it must pass, and
+/// a graceful drain at `shutdown`.
+pub(crate) async fn run<H, F, B>(
+    listener: TcpListener,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()>,
+    handle: H,
+) where
+    H: Fn(Arc<Guard>, Request<hyper::body::Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let local = listener.local_addr().ok();
     let guard = Arc::new(Guard::new(&options, local));
     let connections = Arc::new(Semaphore::new(options.max_connections));
@@ -140,16 +162,15 @@ pub async fn serve(
             tasks.spawn(refuse_connection(stream));
             continue;
         };
-        let connector = Arc::clone(&connector);
         let guard = Arc::clone(&guard);
+        let handle = handle.clone();
         let mut stopping = stopping.clone();
         let http = http.clone();
         tasks.spawn(async move {
             let _permit = permit;
             let service = service_fn(move |request| {
-                let connector = Arc::clone(&connector);
-                let guard = Arc::clone(&guard);
-                async move { Ok::<_, Infallible>(respond(&connector, &guard, request).await) }
+                let answer = handle(Arc::clone(&guard), request);
+                async move { Ok::<_, Infallible>(answer.await) }
             });
             let connection = http.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
@@ -224,7 +245,7 @@ impl AcceptBackoff {
 }
 
 /// The checks made before the component runs.
-struct Guard {
+pub(crate) struct Guard {
     /// What `Authorization: Bearer` must carry.
     token: ServiceToken,
     /// Longest wait for a request's whole body.
@@ -251,7 +272,7 @@ impl Guard {
     }
 
     /// `Err` for a request that must not reach the component.
-    fn check<B>(&self, request: &Request<B>) -> Result<(), Refusal> {
+    pub(crate) fn check<B>(&self, request: &Request<B>) -> Result<(), Refusal> {
         let headers = request.headers();
         let host = headers
             .get(header::HOST)
@@ -305,14 +326,14 @@ impl Guard {
 }
 
 /// Why the host answered a request itself.
-struct Refusal {
+pub(crate) struct Refusal {
     status: StatusCode,
     kind: &'static str,
     message: &'static str,
 }
 
 impl Refusal {
-    fn response(&self) -> Response<Full<Bytes>> {
+    pub(crate) fn response(&self) -> Response<Full<Bytes>> {
         let mut response = match self.kind {
             "invalid-input" => invalid_input(self.status, self.message),
             kind => reply(self.status, kind, self.message),
@@ -410,6 +431,11 @@ fn error_response(error: &Error) -> Response<Full<Bytes>> {
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     json_response(status, error.to_body().to_json())
+}
+
+/// 404 `no-route`, with `message` saying where to go.
+pub(crate) fn not_found(message: &str) -> Response<Full<Bytes>> {
+    reply(StatusCode::NOT_FOUND, "no-route", message)
 }
 
 /// A refusal by the server itself, before the component ran: Dixa did not act.

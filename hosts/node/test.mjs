@@ -1,4 +1,4 @@
-// Calls the three operations of the transpiled component and checks the outputs.
+// Calls every operation of the transpiled component and checks the outputs.
 // Usage: DIXA_CONFIG='{"base-url":"http://127.0.0.1:8080","api-key":"simulator-api-key"}' \
 //        node test.mjs ./out/dixa_connector.js
 import assert from "node:assert/strict";
@@ -61,4 +61,35 @@ assert.deepEqual(
   { success: true },
 );
 
-console.log("node: all three operations passed");
+assert.deepEqual(
+  conversations.listConversationTags({ conversationId: "9456" }),
+  {
+    tags: [
+      { id: "eb31acbb-13f9-4ce7-abd3-44dd86266741", name: "Tag eb31acbb", color: "#1E90FF", state: "active" },
+    ],
+  },
+);
+assert.deepEqual(
+  conversations.untagConversation({ conversationId: "9456", tagId: "eb31acbb-13f9-4ce7-abd3-44dd86266741" }),
+  { success: true },
+);
+assert.deepEqual(conversations.listConversationTags({ conversationId: "9456" }), { tags: [] });
+
+const bulk = conversations.createInternalNotes({
+  conversationId: "9456",
+  notes: [{ message: "Bulk one" }, { message: "Bulk two", agentId: "nobody" }],
+});
+assert.equal(bulk.results.length, 2);
+assert.equal(bulk.results[0].tag, "created");
+assert.equal(bulk.results[0].val.message, "Bulk one");
+assert.deepEqual(bulk.results[1], {
+  tag: "failed",
+  val: "An agent with id:nobody cannot be found in org.",
+});
+const notes = conversations.listInternalNotes({ conversationId: "9456" });
+assert.deepEqual(
+  notes.notes.map((note) => note.message),
+  ["A sample note", "Bulk one"],
+);
+
+console.log("node: all seven operations passed");

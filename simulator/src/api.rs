@@ -1,4 +1,8 @@
-//! Dixa's behaviour for the three endpoints, as a pure function of the request.
+//! Dixa's behaviour for the connector's endpoints: a function of the request
+//! and of what earlier requests created (the notes and tags of each
+//! conversation, in [`Store`]).
+
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
@@ -42,6 +46,15 @@ pub const REQUESTER_ID: &str = "0f6c5d6e-6b8a-4d4e-9c55-6a1c2d3e4f50";
 /// Conversations with ids from 1 up to this exist; others are 404.
 pub const MAX_CONVERSATION_ID: u64 = 999_999;
 
+/// What earlier requests created, per conversation id.
+#[derive(Debug, Default)]
+pub struct Store {
+    /// Internal notes, oldest first, as Dixa returns them.
+    pub notes: HashMap<String, Vec<Value>>,
+    /// Tag ids on each conversation.
+    pub tags: HashMap<String, BTreeSet<String>>,
+}
+
 /// What a handler needs besides the request.
 pub struct Context<'a> {
     pub api_key: &'a str,
@@ -52,20 +65,69 @@ pub struct Context<'a> {
 }
 
 /// Answers `request` the way Dixa's API does.
-pub fn handle(request: &RecordedRequest, context: &Context<'_>) -> Reply {
+pub fn handle(request: &RecordedRequest, context: &Context<'_>, store: &mut Store) -> Reply {
     if request.header("authorization") != Some(context.api_key) {
         return Reply::error(401, "Invalid or missing API token");
     }
     let segments: Vec<&str> = request.path.split('/').collect();
     match (request.method.as_str(), segments.as_slice()) {
-        ("POST", ["", "v1", "conversations", id, "notes"]) => {
-            with_conversation(id, || with_json(request, |body| note(body, context)))
+        ("POST", ["", "v1", "conversations", id, "notes"]) => with_conversation(id, || {
+            with_json(request, |body| {
+                let reply = note(body, context, &note_id(context.sequence, 0));
+                if let Ok(created) = serde_json::from_slice::<Value>(&reply.body)
+                    && reply.status == 200
+                {
+                    let note = created.get("data").cloned().unwrap_or_default();
+                    store.notes.entry((*id).to_owned()).or_default().push(note);
+                }
+                reply
+            })
+        }),
+        ("POST", ["", "v1", "conversations", id, "notes", "bulk"]) => with_conversation(id, || {
+            with_json(request, |body| {
+                bulk_notes(
+                    body,
+                    context,
+                    store.notes.entry((*id).to_owned()).or_default(),
+                )
+            })
+        }),
+        ("GET", ["", "v1", "conversations", id, "notes"]) => with_conversation(id, || {
+            let notes = store.notes.get(*id).cloned().unwrap_or_default();
+            Reply::json(200, &json!({ "data": notes }))
+        }),
+        ("GET", ["", "v1", "conversations", id, "tags"]) => with_conversation(id, || {
+            let tags: Vec<Value> = store
+                .tags
+                .get(*id)
+                .into_iter()
+                .flatten()
+                .map(|tag| tag_data(tag))
+                .collect();
+            Reply::json(200, &json!({ "data": tags }))
+        }),
+        ("DELETE", ["", "v1", "conversations", id, "tags", tag_id]) => {
+            with_conversation(id, || {
+                if is_uuid(tag_id) {
+                    if let Some(tags) = store.tags.get_mut(*id) {
+                        tags.remove(*tag_id);
+                    }
+                    Reply::no_content()
+                } else {
+                    Reply::error(400, "Invalid value for: path parameter tagId")
+                }
+            })
         }
         ("POST", ["", "v1", "conversations", id, "messages"]) => {
             with_conversation(id, || with_json(request, |body| message(body, context)))
         }
         ("PUT", ["", "v1", "conversations", id, "tags", tag_id]) => with_conversation(id, || {
             if is_uuid(tag_id) {
+                store
+                    .tags
+                    .entry((*id).to_owned())
+                    .or_default()
+                    .insert((*tag_id).to_owned());
                 Reply::no_content()
             } else {
                 Reply::error(400, "Invalid value for: path parameter tagId")
@@ -94,7 +156,56 @@ fn with_json(request: &RecordedRequest, then: impl FnOnce(&Value) -> Reply) -> R
     }
 }
 
-fn note(body: &Value, context: &Context<'_>) -> Reply {
+/// The id of note `item` (0 for a single note) created by request `sequence`.
+fn note_id(sequence: u64, item: u64) -> String {
+    format!("00000000-0000-4000-{:04x}-{sequence:012x}", 0x8000 + item)
+}
+
+/// A tag as Dixa lists it; the simulator names tags after their id.
+fn tag_data(id: &str) -> Value {
+    json!({
+        "id": id,
+        "name": format!("Tag {}", id.get(..8).unwrap_or(id)),
+        "color": "#1E90FF",
+        "state": "Active",
+    })
+}
+
+/// `POST .../notes/bulk`: one outcome per item; an item with an agent that
+/// is not a UUID fails as Dixa's unknown agent does.
+fn bulk_notes(body: &Value, context: &Context<'_>, notes: &mut Vec<Value>) -> Reply {
+    let Some(items) = body.get("data").and_then(Value::as_array) else {
+        return Reply::error(400, "Invalid value for: body");
+    };
+    let mut outcomes = Vec::new();
+    for (item, input) in (0u64..).zip(items) {
+        let reply = note(input, context, &note_id(context.sequence, item));
+        let answer = serde_json::from_slice::<Value>(&reply.body).unwrap_or(Value::Null);
+        if reply.status == 200 {
+            let note = answer.get("data").cloned().unwrap_or_default();
+            notes.push(note.clone());
+            outcomes.push(json!({ "data": note, "_type": "BulkActionSuccess" }));
+        } else {
+            let agent = input
+                .get("agentId")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let message = if reply.status == 400 && !agent.is_empty() && !is_uuid(agent) {
+                format!("An agent with id:{agent} cannot be found in org.")
+            } else {
+                answer
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Invalid value")
+                    .to_owned()
+            };
+            outcomes.push(json!({ "error": { "message": message }, "_type": "BulkActionFailure" }));
+        }
+    }
+    Reply::json(200, &json!({ "data": outcomes }))
+}
+
+fn note(body: &Value, context: &Context<'_>, id: &str) -> Reply {
     let Some(message) = body.get("message").and_then(Value::as_str) else {
         return Reply::error(400, "Invalid value for: body");
     };
@@ -110,7 +221,7 @@ fn note(body: &Value, context: &Context<'_>) -> Reply {
     Reply::json(
         200,
         &json!({ "data": {
-            "id": uuid_for(context.sequence),
+            "id": id,
             "authorId": author,
             "createdAt": created_at,
             "csid": context.sequence,
@@ -205,6 +316,60 @@ mod tests {
     }
 
     #[test]
+    fn notes_and_tags_are_remembered_per_conversation() {
+        let mut store = Store::default();
+        let mut send = |method: &str, path: &str, body: &str| {
+            let reply = handle(&request(method, path, body), &context(), &mut store);
+            (
+                reply.status,
+                serde_json::from_slice::<Value>(&reply.body).unwrap_or(Value::Null),
+            )
+        };
+        let (status, bulk) = send(
+            "POST",
+            "/v1/conversations/9456/notes/bulk",
+            r#"{"data":[{"message":"one"},{"message":"two","agentId":"nobody"}]}"#,
+        );
+        assert_eq!(status, 200);
+        assert_eq!(bulk["data"][0]["_type"], "BulkActionSuccess");
+        assert_eq!(
+            bulk["data"][1],
+            json!({"error": {"message": "An agent with id:nobody cannot be found in org."}, "_type": "BulkActionFailure"})
+        );
+        send(
+            "POST",
+            "/v1/conversations/9456/notes",
+            r#"{"message":"three"}"#,
+        );
+        let (_, notes) = send("GET", "/v1/conversations/9456/notes", "");
+        let messages: Vec<&str> = notes["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(messages, ["one", "three"]);
+        assert_eq!(
+            send("GET", "/v1/conversations/1/notes", "").1,
+            json!({"data": []})
+        );
+
+        let tag = "/v1/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741";
+        assert_eq!(send("PUT", tag, "").0, 204);
+        let (_, tags) = send("GET", "/v1/conversations/9456/tags", "");
+        assert_eq!(
+            tags,
+            json!({"data": [{"id": "eb31acbb-13f9-4ce7-abd3-44dd86266741", "name": "Tag eb31acbb", "color": "#1E90FF", "state": "Active"}]})
+        );
+        assert_eq!(send("DELETE", tag, "").0, 204);
+        assert_eq!(send("DELETE", tag, "").0, 204, "removing twice is fine");
+        assert_eq!(
+            send("GET", "/v1/conversations/9456/tags", "").1,
+            json!({"data": []})
+        );
+    }
+
+    #[test]
     fn note_is_created_like_dixa_does() {
         let reply = handle(
             &request(
@@ -213,6 +378,7 @@ mod tests {
                 r#"{"message":"A sample note"}"#,
             ),
             &context(),
+            &mut Store::default(),
         );
         assert_eq!(reply.status, 200);
         assert_eq!(
@@ -271,14 +437,21 @@ mod tests {
                 ),
                 204,
             ),
-            (request("GET", "/v1/conversations/1/notes", ""), 405),
+            (request("PATCH", "/v1/conversations/1/notes", ""), 405),
             (request("GET", "/elsewhere", ""), 404),
         ];
         for (request, status) in cases {
-            assert_eq!(handle(&request, &context()).status, status, "{request:?}");
+            assert_eq!(
+                handle(&request, &context(), &mut Store::default()).status,
+                status,
+                "{request:?}"
+            );
         }
         let mut unauthenticated = request("PUT", "/v1/conversations/1/tags/x", "");
         unauthenticated.headers.clear();
-        assert_eq!(handle(&unauthenticated, &context()).status, 401);
+        assert_eq!(
+            handle(&unauthenticated, &context(), &mut Store::default()).status,
+            401
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! A stand-in for Dixa's API on loopback, for tests, benchmarks and `dixa demo`.
 //!
-//! It serves the connector's three endpoints with Dixa's status codes and bodies
-//! (see [`api`]), records every request it receives, and can be told to misbehave
-//! for the next requests ([`Fault`]). It stops when dropped.
+//! It serves the connector's endpoints with Dixa's status codes and bodies,
+//! remembering the notes and tags they create (see [`api`]), records every
+//! request it receives, and can be told to misbehave for the next requests
+//! ([`Fault`]). It stops when dropped.
 
 pub mod api;
 pub mod client;
@@ -106,6 +107,8 @@ struct State {
     requests: Vec<RecordedRequest>,
     faults: VecDeque<Fault>,
     sequence: u64,
+    /// What the requests so far created.
+    store: api::Store,
 }
 
 struct Shared {
@@ -436,6 +439,7 @@ fn respond(request: &RecordedRequest, shared: &Shared, sequence: u64) -> api::Re
             sequence,
             now: dixa_time(SystemTime::now()),
         },
+        &mut shared.state().store,
     )
 }
 

@@ -228,3 +228,30 @@ async fn a_name_that_does_not_resolve_is_a_dns_failure() {
         Err(transport(TransportKind::Dns, "DNS lookup failed", false))
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_is_retried_after_a_5xx_or_a_broken_connection_and_never_acted() {
+    let harness = Harness::start().await;
+    harness.simulator.inject(Fault::status(503, "Unavailable"));
+    harness.simulator.inject(Fault::DropConnection);
+    let conversation = || dixa_host::ConversationInput {
+        conversation_id: "9456".into(),
+    };
+    let notes = harness
+        .connector
+        .list_internal_notes(conversation())
+        .await
+        .unwrap();
+    assert_eq!(notes.notes, vec![]);
+    assert_eq!(harness.requests().len(), 3);
+
+    for _ in 0..3 {
+        harness.simulator.inject(Fault::status(500, "boom"));
+    }
+    let error = harness
+        .connector
+        .list_conversation_tags(conversation())
+        .await
+        .unwrap_err();
+    assert_eq!(error, api(500, "boom", false), "a read changes nothing");
+}

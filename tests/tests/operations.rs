@@ -6,7 +6,10 @@
     clippy::indexing_slicing
 )]
 
-use dixa_host::{Direction, Message, MessageContent, MessageInput, Note, NoteInput, TagResult};
+use dixa_host::{
+    ConversationInput, Direction, Message, MessageContent, MessageInput, NewNote, Note, NoteInput,
+    NoteList, NoteOutcome, NotesInput, Tag, TagList, TagResult, TagState,
+};
 use dixa_simulator::api::{REQUESTER_ID, TOKEN_OWNER_ID};
 use dixa_simulator::examples::{message_example, note_example, tag_example};
 use dixa_tests::{DEFAULT_API_KEY, Harness, headers, pairs};
@@ -209,4 +212,170 @@ async fn sequential_calls_reuse_one_connection() {
     }
     let connections: Vec<u64> = harness.requests().iter().map(|r| r.connection).collect();
     assert_eq!(connections, vec![1, 1, 1]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tag_put_then_listed_then_removed_is_gone() {
+    let harness = Harness::start().await;
+    let conversation = || ConversationInput {
+        conversation_id: "9456".into(),
+    };
+    harness
+        .connector
+        .tag_conversation(tag_example())
+        .await
+        .unwrap();
+    let tags = harness
+        .connector
+        .list_conversation_tags(conversation())
+        .await
+        .unwrap();
+    assert_eq!(
+        tags,
+        TagList {
+            tags: vec![Tag {
+                id: "eb31acbb-13f9-4ce7-abd3-44dd86266741".into(),
+                name: "Tag eb31acbb".into(),
+                color: Some("#1E90FF".into()),
+                state: TagState::Active,
+            }]
+        }
+    );
+    let untagged = harness
+        .connector
+        .untag_conversation(tag_example())
+        .await
+        .unwrap();
+    assert_eq!(untagged, TagResult { success: true });
+    let after = harness
+        .connector
+        .list_conversation_tags(conversation())
+        .await
+        .unwrap();
+    assert_eq!(after.tags, vec![]);
+
+    let requests: Vec<(String, String, usize)> = harness
+        .requests()
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone(), r.body.len()))
+        .collect();
+    let tag_path = "/v1/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741";
+    assert_eq!(
+        requests,
+        [
+            ("PUT".to_owned(), tag_path.to_owned(), 0),
+            ("GET".into(), "/v1/conversations/9456/tags".into(), 0),
+            ("DELETE".into(), tag_path.into(), 0),
+            ("GET".into(), "/v1/conversations/9456/tags".into(), 0),
+        ]
+    );
+    let delete = &harness.requests()[2];
+    assert_eq!(
+        headers(delete),
+        pairs(&[
+            ("accept", "application/json"),
+            ("authorization", DEFAULT_API_KEY),
+            ("content-length", "0"),
+            ("user-agent", USER_AGENT),
+        ])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notes_added_in_bulk_come_back_per_item_and_in_the_list_oldest_first() {
+    let harness = Harness::start().await;
+    let new = |message: &str, agent_id: Option<&str>| NewNote {
+        message: message.into(),
+        agent_id: agent_id.map(Into::into),
+        created_at: None,
+    };
+    let result = harness
+        .connector
+        .create_internal_notes(NotesInput {
+            conversation_id: "9456".into(),
+            notes: vec![
+                new(
+                    "A sample note",
+                    Some("a53b25da-f676-4c52-acac-58c9280aa23d"),
+                ),
+                new("By nobody", Some("nobody")),
+                new("Another sample note", None),
+            ],
+        })
+        .await
+        .unwrap();
+    let request = harness.only_request();
+    assert_eq!(
+        (request.method.as_str(), request.path.as_str()),
+        ("POST", "/v1/conversations/9456/notes/bulk")
+    );
+    assert_eq!(
+        request.json(),
+        json!({"data": [
+            {"message": "A sample note", "agentId": "a53b25da-f676-4c52-acac-58c9280aa23d"},
+            {"message": "By nobody", "agentId": "nobody"},
+            {"message": "Another sample note"},
+        ]})
+    );
+    assert!(!result.all_created());
+    assert_eq!(
+        serde_json::to_value(&result).unwrap()["results"][1],
+        json!({"outcome": "failed", "message": "An agent with id:nobody cannot be found in org."})
+    );
+    let created: Vec<Note> = result
+        .results
+        .into_iter()
+        .filter_map(|outcome| match outcome {
+            NoteOutcome::Created { note } => Some(note),
+            NoteOutcome::Failed { .. } => None,
+        })
+        .collect();
+    assert_eq!(created.len(), 2);
+    assert_eq!(created[1].author_id, TOKEN_OWNER_ID);
+
+    let listed = harness
+        .connector
+        .list_internal_notes(ConversationInput {
+            conversation_id: "9456".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed, NoteList { notes: created });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bulk_call_checks_every_note_before_sending_anything() {
+    let harness = Harness::start().await;
+    let notes = (0..101)
+        .map(|i| NewNote {
+            message: format!("note {i}"),
+            agent_id: None,
+            created_at: None,
+        })
+        .collect::<Vec<_>>();
+    let too_many = harness
+        .connector
+        .create_internal_notes(NotesInput {
+            conversation_id: "9456".into(),
+            notes: notes.clone(),
+        })
+        .await;
+    assert_eq!(
+        too_many,
+        Err(
+            dixa_host::ConnectorError::invalid("notes", "must hold 1 to 100 notes, got 101").into()
+        )
+    );
+    let mut one_bad = notes[..3].to_vec();
+    one_bad[2].created_at = Some("yesterday".into());
+    let bad = harness
+        .connector
+        .create_internal_notes(NotesInput {
+            conversation_id: "9456".into(),
+            notes: one_bad,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.to_body().field.as_deref(), Some("notes[2].createdAt"));
+    assert_eq!(harness.requests(), vec![]);
 }

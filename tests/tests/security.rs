@@ -128,7 +128,10 @@ async fn the_key_goes_only_to_the_operations_routes_and_nothing_else_reaches_dix
         let ids = ["9456", "eb31acbb-13f9-4ce7-abd3-44dd86266741"];
         let route = path::fill(operation.dixa_path, &ids);
         for method in ["GET", "POST", "PUT", "DELETE", "PATCH", "TRACE", "OPTIONS"] {
-            if method != operation.method.as_str() {
+            let an_operation = OPERATIONS
+                .iter()
+                .any(|o| o.dixa_path == operation.dixa_path && o.method.as_str() == method);
+            if !an_operation {
                 denied.push(send(method, &route, ""));
             }
         }

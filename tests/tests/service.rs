@@ -37,9 +37,9 @@ fn json_of(response: &Response) -> Value {
     serde_json::from_str(&response.body).unwrap()
 }
 
-/// Runs the three spec examples through the routes at `addr` and checks the
+/// Runs the spec examples through every route at `addr` and checks the
 /// replies and the requests Dixa saw.
-async fn the_three_routes_work(simulator: &Simulator, addr: std::net::SocketAddr) {
+async fn every_route_works(simulator: &Simulator, addr: std::net::SocketAddr) {
     let note = send(addr, "POST", "/conversations/9456/notes", NOTE)
         .await
         .unwrap();
@@ -115,12 +115,69 @@ async fn the_three_routes_work(simulator: &Simulator, addr: std::net::SocketAddr
             ),
         ]
     );
+
+    let tags = send(addr, "GET", "/conversations/9456/tags", "")
+        .await
+        .unwrap();
+    assert_eq!(
+        (tags.status, json_of(&tags)),
+        (
+            200,
+            json!({"tags": [{"id": "eb31acbb-13f9-4ce7-abd3-44dd86266741", "name": "Tag eb31acbb", "color": "#1E90FF", "state": "active"}]})
+        )
+    );
+    let untag = send(addr, "DELETE", TAG_PATH, "").await.unwrap();
+    assert_eq!(
+        (untag.status, untag.body.as_str()),
+        (200, r#"{"success":true}"#)
+    );
+    let bulk = send(
+        addr,
+        "POST",
+        "/conversations/9456/notes/bulk",
+        r#"{"notes":[{"message":"Bulk one"},{"message":"Bulk two","agentId":"nobody"}]}"#,
+    )
+    .await
+    .unwrap();
+    let bulk_json = json_of(&bulk);
+    assert_eq!(
+        bulk.status, 200,
+        "a partial success is a success of the call"
+    );
+    assert_eq!(bulk_json["results"][0]["outcome"], "created");
+    assert_eq!(
+        bulk_json["results"][1],
+        json!({"outcome": "failed", "message": "An agent with id:nobody cannot be found in org."})
+    );
+    let notes = send(addr, "GET", "/conversations/9456/notes", "")
+        .await
+        .unwrap();
+    let messages: Vec<Value> = json_of(&notes)["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|note| note["message"].clone())
+        .collect();
+    assert_eq!(messages, [json!("A sample note"), json!("Bulk one")]);
+    let methods: Vec<(String, String)> = simulator.requests()[3..]
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            ("GET".to_owned(), "/v1/conversations/9456/tags".to_owned()),
+            ("DELETE".into(), format!("/v1{TAG_PATH}")),
+            ("POST".into(), "/v1/conversations/9456/notes/bulk".into()),
+            ("GET".into(), "/v1/conversations/9456/notes".into()),
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_service_build_answers_the_spec_outputs_and_sends_dixa_the_exact_requests() {
     let (simulator, addr) = service(ComponentSource::EmbeddedService, |b| b).await;
-    the_three_routes_work(&simulator, addr).await;
+    every_route_works(&simulator, addr).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -131,7 +188,7 @@ async fn the_spin_build_reads_spins_config_draft_and_snake_case_keys() {
         b.api_key(None).config("api_key", DEFAULT_API_KEY)
     })
     .await;
-    the_three_routes_work(&simulator, addr).await;
+    every_route_works(&simulator, addr).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -161,18 +218,18 @@ async fn errors_are_json_with_the_status_of_their_case_and_bad_requests_send_not
             r#"{"error":"invalid-input","message":"invalid input: input: the request body must be a JSON object","dixaMayHaveActed":false,"field":"input"}"#,
         ),
         (
-            "GET",
+            "PATCH",
             "/conversations/9456/notes",
             "",
             405,
-            r#"{"error":"method-not-allowed","message":"/conversations/9456/notes takes POST, not GET","dixaMayHaveActed":false}"#,
+            r#"{"error":"method-not-allowed","message":"/conversations/9456/notes takes POST or GET, not PATCH","dixaMayHaveActed":false}"#,
         ),
         (
             "GET",
             "/",
             "",
             404,
-            r#"{"error":"no-route","message":"no operation at /: use POST /conversations/{conversationId}/notes, POST /conversations/{conversationId}/messages, PUT /conversations/{conversationId}/tags/{tagId}","dixaMayHaveActed":false}"#,
+            r#"{"error":"no-route","message":"no operation at /: use POST /conversations/{conversationId}/notes, POST /conversations/{conversationId}/messages, PUT /conversations/{conversationId}/tags/{tagId}, DELETE /conversations/{conversationId}/tags/{tagId}, GET /conversations/{conversationId}/tags, GET /conversations/{conversationId}/notes, POST /conversations/{conversationId}/notes/bulk","dixaMayHaveActed":false}"#,
         ),
     ];
     for (method, path, body, status, expected) in bad {

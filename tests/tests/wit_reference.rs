@@ -204,3 +204,25 @@ fn wit_reference_is_generated_from_the_wit() {
         panic!("docs/WIT.md was out of date with wit/; it has been regenerated: commit it");
     }
 }
+
+#[test]
+fn the_table_of_operations_is_the_wit_interface() {
+    let mut resolve = Resolve::new();
+    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+    let (package, _) = resolve.push_dir(&wit).unwrap();
+    let package = &resolve.packages[package];
+    let conversations = &resolve.interfaces[package.interfaces["conversations"]];
+    let in_wit: Vec<(&str, String)> = conversations
+        .functions
+        .iter()
+        .map(|(name, function)| (name.as_str(), docs(&function.docs)))
+        .collect();
+    let in_table: Vec<(&str, String)> = dixa_contract::OPERATIONS
+        .iter()
+        .map(|operation| (operation.name, operation.description.to_owned()))
+        .collect();
+    assert_eq!(
+        in_table, in_wit,
+        "dixa_contract::OPERATIONS must list the WIT's functions, in order, with their docs"
+    );
+}

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use dixa_simulator::{DEFAULT_API_KEY, Simulator};
@@ -103,4 +104,44 @@ pub async fn tag_through_server(server: Server, addr: SocketAddr, simulator: &Si
         ),
         ("PUT", &*format!("/v1{path}"), Some(DEFAULT_API_KEY))
     );
+}
+
+/// Runs `command` and gives its stdout and stderr; fails the test if it failed.
+#[allow(dead_code, reason = "not every test binary uses every helper")]
+pub fn run(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{command:?} failed:\n{text}");
+    text
+}
+
+/// `hosts/node` with its packages installed, once per test process; `None`
+/// (and why, on stderr) without Node.js and npm.
+#[allow(dead_code, reason = "not every test binary uses every helper")]
+pub fn node_recipe() -> Option<PathBuf> {
+    static INSTALLED: OnceLock<bool> = OnceLock::new();
+    let node = workspace().join("hosts/node");
+    let installed = INSTALLED.get_or_init(|| {
+        if !available("node") || !available("npm") {
+            return false;
+        }
+        // Installed, and not older than the lock file (a dependency was added).
+        let installed = std::fs::metadata(node.join("node_modules/.package-lock.json"))
+            .and_then(|installed| installed.modified());
+        let locked = std::fs::metadata(node.join("package-lock.json")).and_then(|l| l.modified());
+        if !matches!((installed, locked), (Ok(installed), Ok(locked)) if installed >= locked) {
+            run(Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&node));
+        }
+        true
+    });
+    if !installed {
+        missing("node and npm are needed for the jco and MCP tests");
+    }
+    installed.then_some(node)
 }

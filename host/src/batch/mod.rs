@@ -867,7 +867,7 @@ mod tests {
                 (
                     4,
                     Some("op".into()),
-                    "invalid input: op: unknown operation \"reboot-dixa\"; expected one of create-internal-note, add-message, tag-conversation".into()
+                    "invalid input: op: unknown operation \"reboot-dixa\"; expected one of create-internal-note, add-message, tag-conversation, untag-conversation, list-conversation-tags, list-internal-notes, create-internal-notes".into()
                 ),
                 (6, Some("input".into()), "invalid input: input: the line is longer than 1048576 bytes".into()),
             ]

@@ -26,7 +26,10 @@ use crate::http_client::HttpClient;
 use crate::policy::OutboundPolicy;
 use crate::rate_limit::DixaRateLimiter;
 use crate::types::{ConnectorError, Error, input_from_value};
-use dixa_contract::types::{Message, MessageInput, Note, NoteInput, TagInput, TagResult};
+use dixa_contract::types::{
+    ConversationInput, Message, MessageInput, Note, NoteInput, NoteList, NotesInput, NotesResult,
+    TagInput, TagList, TagResult,
+};
 
 pub use builder::{
     BuildError, ComponentSource, ConnectorBuilder, DIXA_BASE_URL, EMBEDDED_COMPONENT,
@@ -111,6 +114,59 @@ impl Connector {
         .map(TagResult::from)
     }
 
+    /// Removes a tag from a conversation.
+    pub async fn untag_conversation(&self, input: TagInput) -> Result<TagResult, Error> {
+        let input = wit::TagInput::from(input);
+        self.call(|mut store, connector| async move {
+            connector
+                .dixa_connector_conversations()
+                .call_untag_conversation(&mut store, &input)
+                .await
+        })
+        .await
+        .map(TagResult::from)
+    }
+
+    /// Lists the tags on a conversation.
+    pub async fn list_conversation_tags(&self, input: ConversationInput) -> Result<TagList, Error> {
+        let input = wit::ConversationInput::from(input);
+        self.call(|mut store, connector| async move {
+            connector
+                .dixa_connector_conversations()
+                .call_list_conversation_tags(&mut store, &input)
+                .await
+        })
+        .await
+        .map(TagList::from)
+    }
+
+    /// Lists the internal notes of a conversation, oldest first.
+    pub async fn list_internal_notes(&self, input: ConversationInput) -> Result<NoteList, Error> {
+        let input = wit::ConversationInput::from(input);
+        self.call(|mut store, connector| async move {
+            connector
+                .dixa_connector_conversations()
+                .call_list_internal_notes(&mut store, &input)
+                .await
+        })
+        .await
+        .map(NoteList::from)
+    }
+
+    /// Adds up to 100 internal notes in one request; each note has its own
+    /// outcome ([`NotesResult::all_created`] says whether all were created).
+    pub async fn create_internal_notes(&self, input: NotesInput) -> Result<NotesResult, Error> {
+        let input = wit::NotesInput::from(input);
+        self.call(|mut store, connector| async move {
+            connector
+                .dixa_connector_conversations()
+                .call_create_internal_notes(&mut store, &input)
+                .await
+        })
+        .await
+        .map(NotesResult::from)
+    }
+
     /// Runs the operation named `operation` (its WIT name, e.g.
     /// `add-message`) on its camelCase JSON input, and gives its JSON output:
     /// the one entry point for callers that pick the operation at run time
@@ -132,6 +188,19 @@ impl Connector {
             }
             name if name == ops::TAG_CONVERSATION.name => {
                 json(self.tag_conversation(input_from_value(input)?).await?)
+            }
+            name if name == ops::UNTAG_CONVERSATION.name => {
+                json(self.untag_conversation(input_from_value(input)?).await?)
+            }
+            name if name == ops::LIST_CONVERSATION_TAGS.name => json(
+                self.list_conversation_tags(input_from_value(input)?)
+                    .await?,
+            ),
+            name if name == ops::LIST_INTERNAL_NOTES.name => {
+                json(self.list_internal_notes(input_from_value(input)?).await?)
+            }
+            name if name == ops::CREATE_INTERNAL_NOTES.name => {
+                json(self.create_internal_notes(input_from_value(input)?).await?)
             }
             other => Err(ConnectorError::invalid(
                 "op",

@@ -12,7 +12,7 @@
 //! - `resources`: header sets without end, never dropped.
 //!
 //! Failures come back as `transport` with `wasi:http`'s error code.
-//! `tag-conversation` answers `invalid-input`.
+//! The other operations answer `invalid-input`.
 
 #[cfg(target_arch = "wasm32")]
 mod component {
@@ -23,8 +23,9 @@ mod component {
     });
 
     use dixa::connector::types::{
-        Error, InvalidInput, Message, MessageContent, MessageInput, Note, NoteInput, TagInput,
-        TagResult, TransportError, TransportKind,
+        ConversationInput, Error, InvalidInput, Message, MessageContent, MessageInput, Note,
+        NoteInput, NoteList, NotesInput, NotesResult, TagInput, TagList, TagResult, TransportError,
+        TransportKind,
     };
     use exports::dixa::connector::conversations::Guest;
     use wasi::http::outgoing_handler::handle;
@@ -124,6 +125,22 @@ mod component {
         }
 
         fn tag_conversation(_: TagInput) -> Result<TagResult, Error> {
+            Err(invalid("not part of the fixture"))
+        }
+
+        fn untag_conversation(_: TagInput) -> Result<TagResult, Error> {
+            Err(invalid("not part of the fixture"))
+        }
+
+        fn list_conversation_tags(_: ConversationInput) -> Result<TagList, Error> {
+            Err(invalid("not part of the fixture"))
+        }
+
+        fn list_internal_notes(_: ConversationInput) -> Result<NoteList, Error> {
+            Err(invalid("not part of the fixture"))
+        }
+
+        fn create_internal_notes(_: NotesInput) -> Result<NotesResult, Error> {
             Err(invalid("not part of the fixture"))
         }
     }
