@@ -145,9 +145,9 @@ enum Command {
     /// Serve the operations over HTTP until SIGINT or SIGTERM, through the
     /// component's HTTP routes (the `connector-service` build by default).
     ///
-    /// POST /conversations/{conversationId}/notes, POST
-    /// /conversations/{conversationId}/messages, PUT
-    /// /conversations/{conversationId}/tags/{tagId}. Every request needs
+    /// One route per operation (README, "HTTP service"), e.g. POST
+    /// /conversations/{conversationId}/notes or GET
+    /// /conversations/{conversationId}/tags. Every request needs
     /// `Authorization: Bearer <token>`: the token comes from DIXA_SERVE_TOKEN or
     /// --token-file, else a random one is printed once on stderr.
     Serve(ServeArgs),
@@ -356,8 +356,9 @@ async fn run(cli: Cli) -> u8 {
         Ok(output) => {
             println!("{}", connector.redact(&output.to_string()));
             // A bulk call that Dixa answered succeeds even if some notes failed.
-            let some_failed = serde_json::from_value::<NotesResult>(output)
-                .is_ok_and(|result| !result.all_created());
+            let some_failed = operation.name == ops::CREATE_INTERNAL_NOTES.name
+                && serde_json::from_value::<NotesResult>(output)
+                    .is_ok_and(|result| !result.all_created());
             if some_failed {
                 exit::REJECTED
             } else {

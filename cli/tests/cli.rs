@@ -43,6 +43,22 @@ fn dixa(base_url: &str, key: Option<&str>, args: &[&str], stdin: &str) -> Output
     child.wait_with_output().unwrap()
 }
 
+/// Starts `dixa` against `base_url` with the simulator's key, output discarded.
+fn spawn_dixa(base_url: &str, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_dixa"))
+        .args(["--base-url", base_url])
+        .args(args)
+        .env("DIXA_API_KEY", DEFAULT_API_KEY)
+        .env(
+            "DIXA_CACHE_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-cache"),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// The JSON of the last line of `bytes` (stderr starts with a note on the
 /// base URL when it is not Dixa's).
 fn json_of(bytes: &[u8]) -> Value {
@@ -403,24 +419,10 @@ async fn a_batch_killed_mid_run_resumes_without_sending_an_unknown_post_twice() 
     simulator.inject(Fault::Delay(std::time::Duration::ZERO));
     simulator.inject(Fault::Delay(std::time::Duration::ZERO));
     simulator.inject(Fault::Delay(std::time::Duration::from_secs(60)));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dixa"))
-        .args([
-            "--base-url",
-            &simulator.base_url(),
-            "batch",
-            &input,
-            "--concurrency",
-            "1",
-        ])
-        .env("DIXA_API_KEY", DEFAULT_API_KEY)
-        .env(
-            "DIXA_CACHE_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-cache"),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_dixa(
+        &simulator.base_url(),
+        &["batch", &input, "--concurrency", "1"],
+    );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while simulator.requests().len() < 3 {
         assert!(
@@ -555,18 +557,8 @@ async fn batch_reports_are_required_for_stdin_locked_and_never_silently_ignored(
 
     // A second batch on a report in use is refused while the first runs.
     let (_input_dir, input) = batch_input(&[note_line(2, "slow")]);
-    simulator.inject(Fault::Delay(std::time::Duration::from_secs(2)));
-    let mut first = Command::new(env!("CARGO_BIN_EXE_dixa"))
-        .args(["--base-url", &url, "batch", &input, "--report", &report])
-        .env("DIXA_API_KEY", DEFAULT_API_KEY)
-        .env(
-            "DIXA_CACHE_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-cache"),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    simulator.inject(Fault::Delay(std::time::Duration::from_secs(5)));
+    let mut first = spawn_dixa(&url, &["batch", &input, "--report", &report]);
     while posts_to(&simulator, 2) == 0 {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
@@ -794,7 +786,10 @@ async fn serve_needs_a_token_prints_a_generated_one_once_and_drains_on_sigterm()
         let headers = [("host", host.as_str()), ("authorization", bearer.as_str())];
         dixa_simulator::client::send_with_headers(addr, "PUT", tag, &headers, "").await
     });
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Once the call has reached Dixa (held there by the delay), stop the server.
+    while simulator.requests().is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let pid = server.id().to_string();
     assert!(
         Command::new("kill")

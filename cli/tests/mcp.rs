@@ -53,9 +53,6 @@ async fn the_official_sdk_drives_every_tool_over_stdio() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_official_sdk_drives_every_tool_over_http_behind_the_token() {
-    let Some(node) = node_recipe() else {
-        return;
-    };
     let simulator = Simulator::start().await.unwrap();
     let mut server = Server::spawn(
         Command::new(env!("CARGO_BIN_EXE_dixa"))
@@ -101,6 +98,11 @@ async fn the_official_sdk_drives_every_tool_over_http_behind_the_token() {
     .await
     .unwrap();
     assert_eq!(rebound.status, 421);
+    assert_eq!(simulator.requests(), vec![], "refused before rmcp saw them");
+
+    let Some(node) = node_recipe() else {
+        return;
+    };
 
     let output = run(Command::new("node")
         .args(["mcp-client.mjs", "http"])

@@ -6,6 +6,8 @@
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
+use sha2::{Digest, Sha256};
+
 use guest_build::{
     COMPONENTS_DIR, ComponentBuild, INPUTS_FILE, SHIPPED, WIT_COPIES, build_component, inputs_hash,
     workspace,
@@ -44,11 +46,19 @@ fn refresh(workspace: &Path) -> Result<(), String> {
         .arg("--version")
         .output()
         .map_err(|e| format!("running rustc: {e}"))?;
-    let record = format!(
-        "sha256 {}\nbuilt with {}",
-        inputs_hash(workspace)?,
+    let mut record = format!("sha256 {}\n", inputs_hash(workspace)?);
+    for (_, file) in SHIPPED {
+        let bytes = std::fs::read(components.join(file))
+            .map_err(|e| format!("reading {COMPONENTS_DIR}/{file}: {e}"))?;
+        record.push_str(&format!(
+            "{file} sha256 {}\n",
+            hex::encode(Sha256::digest(bytes))
+        ));
+    }
+    record.push_str(&format!(
+        "built with {}",
         String::from_utf8_lossy(&rustc.stdout)
-    );
+    ));
     std::fs::write(workspace.join(INPUTS_FILE), record)
         .map_err(|e| format!("writing {INPUTS_FILE}: {e}"))?;
     eprintln!("recorded the inputs in {INPUTS_FILE}");

@@ -136,7 +136,7 @@ pub trait Transport {
     fn now(&self) -> SystemTime;
 }
 
-/// Dixa's three conversation operations over a transport.
+/// Dixa's conversation operations over a transport.
 pub struct Client<T> {
     transport: T,
     settings: Settings,

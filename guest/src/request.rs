@@ -11,6 +11,11 @@ use dixa_contract::types::{
 
 pub use dixa_contract::Method;
 
+/// Largest `create-internal-notes` request body: what the reference host lets
+/// one request carry (its `CallLimits::request_body_bytes`), so that a call it
+/// would refuse fails here, as invalid input naming `notes`.
+pub const MAX_BULK_BODY_BYTES: usize = 1 << 20;
+
 /// A request to Dixa, relative to the base URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DixaRequest {
@@ -131,10 +136,21 @@ pub fn create_internal_notes(input: &NotesInput) -> Result<DixaRequest, Error> {
             })
             .collect(),
     };
+    let body = json(&body)?;
+    if body.len() > MAX_BULK_BODY_BYTES {
+        return Err(Error::invalid(
+            "notes",
+            format!(
+                "the notes add up to {} bytes of JSON, more than the {MAX_BULK_BODY_BYTES} one \
+                 request may carry: split them over several calls",
+                body.len()
+            ),
+        ));
+    }
     Ok(DixaRequest::new(
         &operations::CREATE_INTERNAL_NOTES,
         &[&input.conversation_id],
-        Some(json(&body)?),
+        Some(body),
     ))
 }
 
@@ -251,6 +267,24 @@ mod tests {
             ),
             (Method::Delete, "/v1/conversations/9456/tags/t", true, true)
         );
+    }
+
+    #[test]
+    fn a_bulk_body_larger_than_one_request_may_carry_is_invalid_input() {
+        let note = dixa_contract::types::NewNote {
+            message: "x".repeat(60_000),
+            agent_id: None,
+            created_at: None,
+        };
+        let input = |count| NotesInput {
+            conversation_id: "9456".into(),
+            notes: vec![note.clone(); count],
+        };
+        assert!(create_internal_notes(&input(17)).is_ok());
+        assert!(matches!(
+            create_internal_notes(&input(18)),
+            Err(Error::InvalidInput { field, .. }) if field == "notes"
+        ));
     }
 
     #[test]

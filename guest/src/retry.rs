@@ -3,8 +3,9 @@
 //! A request is tried again only when [`Error::may_retry`] says so: the failure
 //! is temporary, and either the request is idempotent or Dixa did not act. So
 //! a 429 or a refused connection is retried for every operation, while a 5xx
-//! or a connection broken after sending is retried only for the idempotent tag
-//! `PUT`: a retried POST could show a customer the same message twice.
+//! or a connection broken after sending is retried only for the idempotent
+//! requests (the tag `PUT` and `DELETE`, the `GET`s): a retried POST could
+//! show a customer the same message twice.
 
 use std::time::Duration;
 

@@ -212,7 +212,9 @@ pub fn route(method: &str, path: &str, body: &[u8]) -> Result<Operation, Reply> 
                 Operation::UntagConversation(input)
             })
         }
-        name => {
+        name if name == ops::LIST_CONVERSATION_TAGS.name
+            || name == ops::LIST_INTERNAL_NOTES.name =>
+        {
             // The two lists: the path says it all.
             let body: IdsBody = optional_body(body)?;
             same_as_path("conversationId", body.conversation_id, &id(0))?;
@@ -228,6 +230,12 @@ pub fn route(method: &str, path: &str, body: &[u8]) -> Result<Operation, Reply> 
                 Operation::ListInternalNotes(input)
             })
         }
+        // A row of the table this front does not serve yet (a test rules it out).
+        name => Err(Reply::failure(
+            501,
+            "not-implemented",
+            &format!("{name} has no route on this service"),
+        )),
     }
 }
 
@@ -526,6 +534,19 @@ mod tests {
                 .status,
             400
         );
+    }
+
+    #[test]
+    fn every_operation_of_the_table_has_a_route() {
+        for operation in ops::OPERATIONS {
+            let path = path::fill(operation.service_path, &["9456", "t"]);
+            let routed = route(operation.service_method.as_str(), &path, b"");
+            assert!(
+                !matches!(&routed, Err(reply) if reply.status == 501),
+                "{}: {routed:?}",
+                operation.name
+            );
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ use dixa_contract::types::{
     ConversationInput, Message, MessageInput, Note, NoteInput, NoteList, NotesInput, NotesResult,
     TagInput, TagList, TagResult,
 };
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Full};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -54,7 +54,7 @@ impl DixaTools {
     pub fn new(connector: Arc<Connector>) -> Self {
         DixaTools {
             connector,
-            tools: Arc::new(ops::OPERATIONS.iter().map(tool).collect()),
+            tools: Arc::new(ops::OPERATIONS.iter().filter_map(tool).collect()),
         }
     }
 
@@ -71,7 +71,8 @@ impl DixaTools {
             .call_json(name, Value::Object(arguments))
             .await
         {
-            Ok(output) => CallToolResult::structured(output),
+            // What Dixa echoed could hold the key: never pass it on.
+            Ok(output) => CallToolResult::structured(self.connector.redact_value(output)),
             Err(error) => {
                 let json = error.to_body().to_json();
                 let text = self.connector.redact(&json).into_owned();
@@ -81,10 +82,11 @@ impl DixaTools {
     }
 }
 
-/// The input and output schemas of `operation`: its row names its types here.
-fn schemas(operation: &Operation) -> (JsonObject, JsonObject) {
-    fn of<I: schemars::JsonSchema, O: schemars::JsonSchema>() -> (JsonObject, JsonObject) {
-        (schema::<I>(), schema::<O>())
+/// The input and output schemas of `operation`: its row names its types
+/// here. `None` for a row without types, which a test rules out.
+fn schemas(operation: &Operation) -> Option<(JsonObject, JsonObject)> {
+    fn of<I: schemars::JsonSchema, O: schemars::JsonSchema>() -> Option<(JsonObject, JsonObject)> {
+        Some((schema::<I>(), schema::<O>()))
     }
     match operation.name {
         name if name == ops::CREATE_INTERNAL_NOTE.name => of::<NoteInput, Note>(),
@@ -93,7 +95,8 @@ fn schemas(operation: &Operation) -> (JsonObject, JsonObject) {
         name if name == ops::UNTAG_CONVERSATION.name => of::<TagInput, TagResult>(),
         name if name == ops::LIST_CONVERSATION_TAGS.name => of::<ConversationInput, TagList>(),
         name if name == ops::LIST_INTERNAL_NOTES.name => of::<ConversationInput, NoteList>(),
-        _ => of::<NotesInput, NotesResult>(),
+        name if name == ops::CREATE_INTERNAL_NOTES.name => of::<NotesInput, NotesResult>(),
+        _ => None,
     }
 }
 
@@ -108,20 +111,46 @@ fn schema<T: schemars::JsonSchema>() -> JsonObject {
         _ => JsonObject::new(),
     };
     schema.remove("$schema");
+    for property in schema.values_mut() {
+        consts_to_enums(property);
+    }
     schema
 }
 
+/// Rewrites, everywhere in `schema`, a `oneOf` of string constants (how
+/// schemars gives an enum whose variants are documented) as a plain `enum`,
+/// which agents read at a glance.
+fn consts_to_enums(schema: &mut Value) {
+    match schema {
+        Value::Object(object) => {
+            let constants: Option<Vec<Value>> = object
+                .get("oneOf")
+                .and_then(Value::as_array)
+                .and_then(|options| options.iter().map(|o| o.get("const").cloned()).collect());
+            if let Some(constants) = constants {
+                object.remove("oneOf");
+                object.insert("type".into(), "string".into());
+                object.insert("enum".into(), Value::Array(constants));
+            }
+            object.values_mut().for_each(consts_to_enums);
+        }
+        Value::Array(items) => items.iter_mut().for_each(consts_to_enums),
+        _ => {}
+    }
+}
+
 /// The tool of one operation.
-fn tool(operation: &Operation) -> Tool {
-    let (input, output) = schemas(operation);
+fn tool(operation: &Operation) -> Option<Tool> {
+    let (input, output) = schemas(operation)?;
     let annotations = ToolAnnotations::new()
         .read_only(operation.read_only)
         .destructive(operation.destructive)
         .idempotent(operation.idempotent)
         .open_world(true);
-    Tool::new(operation.name, operation.description, Arc::new(input))
+    let tool = Tool::new(operation.name, operation.description, Arc::new(input))
         .with_raw_output_schema(Arc::new(output))
-        .with_annotations(annotations)
+        .with_annotations(annotations);
+    Some(tool)
 }
 
 impl ServerHandler for DixaTools {
@@ -174,7 +203,9 @@ pub async fn serve_stdio(tools: DixaTools) -> Result<(), McpError> {
 
 /// Serves `tools` over streamable HTTP at `/mcp` on `listener` until
 /// `shutdown`, behind the checks of `dixa serve` ([`ServeOptions`]: the
-/// bearer token, the `Host`, the connection cap and timeouts).
+/// bearer token, the `Host`, the connection cap, the header and body
+/// timeouts and the body cap). Stateless, each call answered as plain JSON,
+/// so that at shutdown the calls in flight finish before the server stops.
 pub async fn serve_http(
     tools: DixaTools,
     listener: TcpListener,
@@ -185,13 +216,11 @@ pub async fn serve_http(
     // The guard checks `Host` (with the --public-host names) before rmcp sees it.
     let config = StreamableHttpServerConfig::default()
         .disable_allowed_hosts()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
         .with_cancellation_token(stop.child_token());
     let service: StreamableHttpService<DixaTools, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(tools.clone()), Default::default(), config);
-    let shutdown = async {
-        shutdown.await;
-        stop.cancel();
-    };
     crate::serve::run(listener, options, shutdown, move |guard, request| {
         let service = service.clone();
         async move {
@@ -202,8 +231,17 @@ pub async fn serve_http(
                 let reply = crate::serve::not_found("the MCP endpoint is /mcp");
                 return reply.map(BodyExt::boxed);
             }
-            service.handle(request).await
+            let (parts, body) = request.into_parts();
+            match guard.read_body(body).await {
+                Ok(body) => {
+                    let request = http::Request::from_parts(parts, Full::new(body));
+                    service.handle(request).await
+                }
+                Err(refused) => refused.map(BodyExt::boxed),
+            }
         }
     })
     .await;
+    // Only now, with every call answered: ends rmcp's remaining work.
+    stop.cancel();
 }

@@ -325,6 +325,37 @@ impl Guard {
     }
 }
 
+impl Guard {
+    /// The whole request body, read before anything runs: at most
+    /// [`MAX_REQUEST_BODY`] bytes, arriving within the body timeout; otherwise
+    /// the refusal to answer with.
+    pub(crate) async fn read_body(
+        &self,
+        body: hyper::body::Incoming,
+    ) -> Result<Bytes, Response<Full<Bytes>>> {
+        match tokio::time::timeout(
+            self.body_timeout,
+            Limited::new(body, MAX_REQUEST_BODY).collect(),
+        )
+        .await
+        {
+            Ok(Ok(body)) => Ok(body.to_bytes()),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(invalid_input(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("the request body is larger than {MAX_REQUEST_BODY} bytes"),
+            )),
+            Ok(Err(_)) => Err(invalid_input(
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read",
+            )),
+            Err(_elapsed) => Err(invalid_input(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time",
+            )),
+        }
+    }
+}
+
 /// Why the host answered a request itself.
 pub(crate) struct Refusal {
     status: StatusCode,
@@ -361,31 +392,9 @@ async fn respond(
         return refused.response();
     }
     let (parts, body) = request.into_parts();
-    let body = match tokio::time::timeout(
-        guard.body_timeout,
-        Limited::new(body, MAX_REQUEST_BODY).collect(),
-    )
-    .await
-    {
-        Ok(Ok(body)) => body.to_bytes(),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            return invalid_input(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("the request body is larger than {MAX_REQUEST_BODY} bytes"),
-            );
-        }
-        Ok(Err(_)) => {
-            return invalid_input(
-                StatusCode::BAD_REQUEST,
-                "the request body could not be read",
-            );
-        }
-        Err(_elapsed) => {
-            return invalid_input(
-                StatusCode::REQUEST_TIMEOUT,
-                "the request body did not arrive in time",
-            );
-        }
+    let body = match guard.read_body(body).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
     };
     let body = Full::new(body).map_err(|never| -> wasmtime_wasi_http::Error { match never {} });
     let request = Request::from_parts(parts, body);
@@ -434,6 +443,7 @@ fn error_response(error: &Error) -> Response<Full<Bytes>> {
 }
 
 /// 404 `no-route`, with `message` saying where to go.
+#[cfg(feature = "mcp")]
 pub(crate) fn not_found(message: &str) -> Response<Full<Bytes>> {
     reply(StatusCode::NOT_FOUND, "no-route", message)
 }

@@ -27,5 +27,9 @@ trap 'rm -rf "$built"' EXIT
 for name in dixa-connector dixa-connector-service; do
     reference="$repository/$name:$version"
     digest=$("$wkg" oci push "$reference" "$built/$name.wasm" | sed -n 's/^digest: //p')
+    if [ -z "$digest" ]; then
+        echo "wkg pushed $reference but printed no digest" >&2
+        exit 1
+    fi
     echo "$reference $digest"
 done

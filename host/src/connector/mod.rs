@@ -279,6 +279,15 @@ impl Connector {
         self.rate_limiter.resumed().await;
     }
 
+    /// `value` with the API key redacted from every string in it.
+    pub fn redact_value(&self, value: Value) -> Value {
+        let text = value.to_string();
+        match self.redact(&text) {
+            std::borrow::Cow::Borrowed(_) => value,
+            std::borrow::Cow::Owned(clean) => serde_json::from_str(&clean).unwrap_or(Value::Null),
+        }
+    }
+
     /// `text` with the API key redacted (see [`ApiKey::redact`]).
     pub fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
         match &self.policy.api_key {
