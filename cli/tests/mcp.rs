@@ -116,3 +116,77 @@ async fn the_official_sdk_drives_every_tool_over_http_behind_the_token() {
     assert_all_operations_reached_dixa(&simulator);
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tool_call_in_flight_when_sigterm_arrives_still_gets_its_result() {
+    let simulator = Simulator::start().await.unwrap();
+    // Dixa holds the call while the server is told to stop.
+    simulator.inject(dixa_simulator::Fault::Delay(
+        std::time::Duration::from_millis(1500),
+    ));
+    let mut server = Server::spawn(
+        Command::new(env!("CARGO_BIN_EXE_dixa"))
+            .args([
+                "--base-url",
+                &simulator.base_url(),
+                "mcp",
+                "--http-port",
+                "0",
+            ])
+            .env("DIXA_API_KEY", DEFAULT_API_KEY)
+            .env("DIXA_SERVE_TOKEN", TEST_SERVICE_TOKEN)
+            .env("DIXA_CACHE_DIR", CACHE)
+            .stderr(Stdio::piped()),
+    );
+    let mut stderr = std::io::BufReader::new(server.0.stderr.take().unwrap()).lines();
+    let banner = stderr
+        .by_ref()
+        .map(Result::unwrap)
+        .find(|line| line.starts_with("Serving"))
+        .unwrap();
+    let addr: std::net::SocketAddr = banner
+        .strip_prefix("Serving MCP tools at /mcp on http://")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let call = tokio::spawn(async move {
+        let host = addr.to_string();
+        let bearer = format!("Bearer {TEST_SERVICE_TOKEN}");
+        let headers = [
+            ("host", host.as_str()),
+            ("authorization", bearer.as_str()),
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("mcp-protocol-version", "2025-06-18"),
+        ];
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create-internal-note","arguments":{"conversationId":"9456","message":"in flight"}}}"#;
+        send_with_headers(addr, "POST", "/mcp", &headers, body).await
+    });
+    while simulator.requests().is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let pid = server.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reply = call.await.unwrap().unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let answer: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+    assert_eq!(
+        answer["result"]["structuredContent"]["message"],
+        "in flight"
+    );
+    assert_eq!(server.0.wait().unwrap().code(), Some(0));
+    let rest: Vec<String> = stderr.map(Result::unwrap).collect();
+    assert!(
+        rest.iter()
+            .any(|line| line == "Stopped: every call in flight has finished"),
+        "{rest:?}"
+    );
+}
