@@ -404,7 +404,7 @@ fn plan(
             let message = format!(
                 "an earlier run sent this line and cannot tell whether Dixa acted: check the \
                  conversation in Dixa, then re-run with --mark-done {id} if it is there or \
-                 --resend-unknown {id} if it is not"
+                 --resend-unknown={id} if it is not"
             );
             let error = ErrorBody::new("outcome-unknown", message, true);
             return known(LineStatus::OutcomeUnknown, Some(error));
@@ -640,13 +640,16 @@ mod tests {
             }))
         }
 
-        /// The conversation ids of the calls so far, in order.
+        /// The conversation ids of the calls so far, sorted: lines run
+        /// concurrently, so only which calls were made, and how often, is fixed.
         fn called(&self) -> Vec<String> {
             let calls = self.calls.lock().unwrap();
-            calls
+            let mut called: Vec<String> = calls
                 .iter()
                 .map(|(_, input)| input["conversationId"].as_str().unwrap().to_owned())
-                .collect()
+                .collect();
+            called.sort();
+            called
         }
     }
 
@@ -743,7 +746,7 @@ mod tests {
                 (5, LineStatus::Skipped),
             ]
         );
-        assert_eq!(fake.called(), ["1", "2", "3", "0"]);
+        assert_eq!(fake.called(), ["0", "1", "2", "3"]);
         assert_eq!(run2.summary.lines, 4, "the blank line is not counted");
     }
 
@@ -913,11 +916,15 @@ mod tests {
         assert_eq!(unknown.error, "outcome-unknown");
         assert!(unknown.dixa_may_have_acted);
         assert!(
-            unknown.message.contains("--mark-done"),
+            unknown.message.contains("--mark-done")
+                && unknown.message.ends_with(&format!(
+                    "--resend-unknown={} if it is not",
+                    first.results[0].id.as_deref().unwrap()
+                )),
             "{}",
             unknown.message
         );
-        assert_eq!(fake.called(), ["1", "2", "3", "2", "3"]);
+        assert_eq!(fake.called(), ["1", "2", "2", "3", "3"]);
         assert_eq!(
             (second.summary.outcome_unknown, second.summary.all_done()),
             (1, false)
@@ -962,7 +969,7 @@ mod tests {
             statuses(&third),
             [(1, LineStatus::Failed), (2, LineStatus::Skipped)]
         );
-        assert_eq!(fake.called(), ["1", "2", "3", "2", "3", "1"]);
+        assert_eq!(fake.called(), ["1", "1", "2", "2", "3", "3"]);
     }
 
     #[tokio::test]
