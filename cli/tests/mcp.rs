@@ -30,6 +30,44 @@ fn assert_all_operations_reached_dixa(simulator: &Simulator) {
     );
 }
 
+/// `dixa mcp --http-port 0` against `simulator`, behind the test token: the
+/// server, the rest of its stderr, and the address its banner gives.
+fn mcp_over_http(
+    simulator: &Simulator,
+) -> (
+    Server,
+    std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
+    std::net::SocketAddr,
+) {
+    let mut server = Server::spawn(
+        Command::new(env!("CARGO_BIN_EXE_dixa"))
+            .args([
+                "--base-url",
+                &simulator.base_url(),
+                "mcp",
+                "--http-port",
+                "0",
+            ])
+            .env("DIXA_API_KEY", DEFAULT_API_KEY)
+            .env("DIXA_SERVE_TOKEN", TEST_SERVICE_TOKEN)
+            .env("DIXA_CACHE_DIR", CACHE)
+            .stderr(Stdio::piped()),
+    );
+    let mut stderr = std::io::BufReader::new(server.0.stderr.take().unwrap()).lines();
+    let banner = stderr
+        .by_ref()
+        .map(Result::unwrap)
+        .find(|line| line.starts_with("Serving"))
+        .unwrap();
+    let addr = banner
+        .strip_prefix("Serving MCP tools at /mcp on http://")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("unexpected banner: {banner}"))
+        .parse()
+        .unwrap();
+    (server, stderr, addr)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_official_sdk_drives_every_tool_over_stdio() {
     let Some(node) = node_recipe() else {
@@ -54,32 +92,7 @@ async fn the_official_sdk_drives_every_tool_over_stdio() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_official_sdk_drives_every_tool_over_http_behind_the_token() {
     let simulator = Simulator::start().await.unwrap();
-    let mut server = Server::spawn(
-        Command::new(env!("CARGO_BIN_EXE_dixa"))
-            .args([
-                "--base-url",
-                &simulator.base_url(),
-                "mcp",
-                "--http-port",
-                "0",
-            ])
-            .env("DIXA_API_KEY", DEFAULT_API_KEY)
-            .env("DIXA_SERVE_TOKEN", TEST_SERVICE_TOKEN)
-            .env("DIXA_CACHE_DIR", CACHE)
-            .stderr(Stdio::piped()),
-    );
-    let stderr = std::io::BufReader::new(server.0.stderr.take().unwrap());
-    let banner = stderr
-        .lines()
-        .map(Result::unwrap)
-        .find(|line| line.starts_with("Serving"))
-        .unwrap();
-    let addr: std::net::SocketAddr = banner
-        .strip_prefix("Serving MCP tools at /mcp on http://")
-        .and_then(|rest| rest.split(';').next())
-        .unwrap_or_else(|| panic!("unexpected banner: {banner}"))
-        .parse()
-        .unwrap();
+    let (server, _stderr, addr) = mcp_over_http(&simulator);
     let host = addr.to_string();
     let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
     let json = ("accept", "application/json, text/event-stream");
@@ -124,32 +137,7 @@ async fn a_tool_call_in_flight_when_sigterm_arrives_still_gets_its_result() {
     simulator.inject(dixa_simulator::Fault::Delay(
         std::time::Duration::from_millis(1500),
     ));
-    let mut server = Server::spawn(
-        Command::new(env!("CARGO_BIN_EXE_dixa"))
-            .args([
-                "--base-url",
-                &simulator.base_url(),
-                "mcp",
-                "--http-port",
-                "0",
-            ])
-            .env("DIXA_API_KEY", DEFAULT_API_KEY)
-            .env("DIXA_SERVE_TOKEN", TEST_SERVICE_TOKEN)
-            .env("DIXA_CACHE_DIR", CACHE)
-            .stderr(Stdio::piped()),
-    );
-    let mut stderr = std::io::BufReader::new(server.0.stderr.take().unwrap()).lines();
-    let banner = stderr
-        .by_ref()
-        .map(Result::unwrap)
-        .find(|line| line.starts_with("Serving"))
-        .unwrap();
-    let addr: std::net::SocketAddr = banner
-        .strip_prefix("Serving MCP tools at /mcp on http://")
-        .and_then(|rest| rest.split(';').next())
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (mut server, stderr, addr) = mcp_over_http(&simulator);
     let call = tokio::spawn(async move {
         let host = addr.to_string();
         let bearer = format!("Bearer {TEST_SERVICE_TOKEN}");
