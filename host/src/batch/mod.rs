@@ -477,7 +477,7 @@ async fn run_line<O: Operations>(
     let (record, result) = match outcome {
         Ok(output) => {
             // The report holds customer text; the key never goes into it.
-            let output = redacted(operations.as_ref(), output);
+            let output = crate::connector::redact_json(output, |text| operations.redact(text));
             let record = Record::Succeeded {
                 id: id.clone(),
                 line,
@@ -521,14 +521,6 @@ fn is_requeued(error: &Error) -> bool {
             ..
         } => !dixa_may_have_acted,
         _ => false,
-    }
-}
-
-fn redacted<O: Operations>(operations: &O, output: Value) -> Value {
-    let text = output.to_string();
-    match operations.redact(&text) {
-        Cow::Borrowed(_) => output,
-        Cow::Owned(clean) => serde_json::from_str(&clean).unwrap_or(Value::Null),
     }
 }
 

@@ -281,11 +281,7 @@ impl Connector {
 
     /// `value` with the API key redacted from every string in it.
     pub fn redact_value(&self, value: Value) -> Value {
-        let text = value.to_string();
-        match self.redact(&text) {
-            std::borrow::Cow::Borrowed(_) => value,
-            std::borrow::Cow::Owned(clean) => serde_json::from_str(&clean).unwrap_or(Value::Null),
-        }
+        redact_json(value, |text| self.redact(text))
     }
 
     /// `text` with the API key redacted (see [`ApiKey::redact`]).
@@ -330,5 +326,18 @@ impl Connector {
                 dixa_may_have_acted: false,
             }),
         }
+    }
+}
+
+/// `value` with `redact` applied to its JSON text, parsed back only when
+/// something was replaced (a redacted string stays valid JSON).
+pub(crate) fn redact_json(
+    value: Value,
+    redact: impl for<'t> Fn(&'t str) -> std::borrow::Cow<'t, str>,
+) -> Value {
+    let text = value.to_string();
+    match redact(&text) {
+        std::borrow::Cow::Borrowed(_) => value,
+        std::borrow::Cow::Owned(clean) => serde_json::from_str(&clean).unwrap_or(Value::Null),
     }
 }
