@@ -14,10 +14,11 @@ use dixa_contract::Operation;
 use dixa_contract::operations as ops;
 use dixa_contract::types::NotesResult;
 use dixa_host::batch::{self, BatchOptions, Report, ReportError, ResendUnknown};
+use dixa_host::per_core::PerCore;
 use dixa_host::serve::ServiceToken;
 use dixa_host::{
     ApiKey, BuildError, ComponentSource, Connector, ConnectorBuilder, ConnectorError, Error,
-    ErrorBody, InvalidKey, RateLimit, Timeouts,
+    ErrorBody, InstanceReuse, InvalidKey, RateLimit, Timeouts,
 };
 use serde_json::json;
 
@@ -75,6 +76,19 @@ struct Cli {
     /// Run this component file instead of the embedded build.
     #[arg(long, global = true, value_name = "FILE")]
     component: Option<PathBuf>,
+
+    /// Instances calls run in: "warm" reuses an instance after a successful
+    /// call (its statics and heap persist between the calls of this process),
+    /// "fresh" gives every call a new one. Default: warm for the embedded
+    /// component, fresh for --component.
+    #[arg(long, global = true, value_name = "MODE", env = "DIXA_INSTANCES")]
+    instances: Option<InstanceReuse>,
+
+    /// For serve, batch and mcp: threads that run the calls, each with a
+    /// current-thread runtime of its own, so a call never hands work across
+    /// threads (default: one per core; 0 runs calls on the shared runtime).
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
 
     /// Do not use the on-disk cache of the compiled component.
     #[arg(long, global = true)]
@@ -457,6 +471,9 @@ fn connector_with(
         Some(path) => ComponentSource::File(path.clone()),
         None => component,
     });
+    if let Some(reuse) = cli.instances {
+        builder = builder.instance_reuse(reuse);
+    }
     configure(builder).build().map_err(|error| match error {
         BuildError::InvalidUrl(_) | BuildError::InsecureBaseUrl(_) => {
             Failure::new(exit::INVALID_INPUT, "configuration", error.to_string())
@@ -528,6 +545,7 @@ async fn run_batch(cli: &Cli, args: &BatchArgs) -> Result<u8, Failure> {
         report.check_unknown(ids).map_err(report_failure)?;
     }
     let options = BatchOptions {
+        per_core: per_core(cli)?,
         concurrency: args.concurrency,
         resend_unknown: match &args.resend_unknown {
             None => ResendUnknown::None,
@@ -607,6 +625,10 @@ async fn mcp(cli: &Cli, args: &McpArgs) -> Result<u8, Failure> {
     let connector = std::sync::Arc::new(connector(cli, ComponentSource::Embedded)?);
     let tools = dixa_host::mcp::DixaTools::new(connector);
     let Some(port) = args.http_port else {
+        let tools = match per_core(cli)? {
+            Some(cores) => tools.on_cores(cores),
+            None => tools,
+        };
         dixa_host::mcp::serve_stdio(tools)
             .await
             .map_err(|e| Failure::new(exit::FAILURE, "mcp", e.to_string()))?;
@@ -644,7 +666,20 @@ async fn front(
     options.max_connections = args.max_connections.max(1);
     options.drain_timeout =
         Duration::try_from_secs_f64(cli.timeout).unwrap_or(options.drain_timeout);
+    options.per_core = per_core(cli)?;
     Ok((listener, options))
+}
+
+/// The per-core runtimes `--threads` asks for (one per core by default).
+fn per_core(cli: &Cli) -> Result<Option<std::sync::Arc<PerCore>>, Failure> {
+    let cores = match cli.threads {
+        Some(0) => return Ok(None),
+        Some(threads) => PerCore::new(threads, "dixa-core"),
+        None => PerCore::for_each_core("dixa-core"),
+    };
+    Ok(Some(std::sync::Arc::new(
+        cores.context("starting the per-core runtimes")?,
+    )))
 }
 
 /// The service token: DIXA_SERVE_TOKEN, else --token-file, else a fresh one

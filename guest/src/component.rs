@@ -109,9 +109,19 @@ impl Guest for Component {
     }
 }
 
-/// A client configured from `wasi:config/store`, read afresh per call.
+/// A client configured from `wasi:config/store`. The settings are read on the
+/// instance's first call and kept: a host's config does not change during an
+/// instance's life, and a host that reuses instances serves many calls with
+/// one (a failed read is not kept, so a call after it reads again).
 fn client() -> Result<Client<WakiTransport>, Error> {
-    let settings = Settings::from_config(|key| store::get(key).map_err(|e| format!("{e:?}")))?;
+    static SETTINGS: std::sync::OnceLock<Settings> = std::sync::OnceLock::new();
+    let settings = match SETTINGS.get() {
+        Some(settings) => settings.clone(),
+        None => {
+            let read = Settings::from_config(|key| store::get(key).map_err(|e| format!("{e:?}")))?;
+            SETTINGS.get_or_init(|| read).clone()
+        }
+    };
     Ok(Client::new(WakiTransport, settings))
 }
 

@@ -1,11 +1,14 @@
 //! The host's HTTP client: keep-alive connections pooled per origin and shared
-//! by every call of a [`Connector`](crate::Connector).
+//! by every call of a [`Connector`](crate::Connector), one pool per
+//! [`PerCore`](crate::per_core::PerCore) core (so a call on a core uses the
+//! connections whose tasks run there) and one for every other thread.
 //!
 //! wasmtime's default `send_request` opens a new TCP (and TLS) connection per
 //! request; reusing connections is what brings a call through the sandbox close
 //! to a native client's cost.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -18,15 +21,20 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 
+use crate::per_core::current_core;
+
 /// Idle connections kept per origin.
 const MAX_IDLE_PER_ORIGIN: usize = 256;
 /// How long an idle connection is kept.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+type Pool = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
 /// A pooled HTTP/1.1 client over TCP or TLS (webpki roots).
 #[derive(Clone)]
 pub struct HttpClient {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// The pool of threads that are no core's, then one per core.
+    pools: Arc<[Pool]>,
 }
 
 impl HttpClient {
@@ -46,11 +54,26 @@ impl HttpClient {
             .https_or_http()
             .enable_http1()
             .wrap_connector(tcp);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(IDLE_TIMEOUT)
-            .pool_max_idle_per_host(MAX_IDLE_PER_ORIGIN)
-            .build(connector);
-        HttpClient { client }
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let pools = (0..=cores)
+            .map(|_| {
+                Client::builder(TokioExecutor::new())
+                    .pool_idle_timeout(IDLE_TIMEOUT)
+                    .pool_max_idle_per_host(MAX_IDLE_PER_ORIGIN)
+                    .build(connector.clone())
+            })
+            .collect();
+        HttpClient { pools }
+    }
+
+    /// The calling thread's pool: its core's, or the shared one.
+    fn pool(&self) -> Option<&Pool> {
+        let index = match current_core() {
+            // More cores than this machine's share the pools in turn.
+            Some(core) => 1 + core % self.pools.len().saturating_sub(1).max(1),
+            None => 0,
+        };
+        self.pools.get(index).or(self.pools.first())
     }
 
     /// Sends `request` (absolute URI) and returns the response once its headers
@@ -62,7 +85,8 @@ impl HttpClient {
         options: RequestOptions,
     ) -> Result<http::Response<WasiBody>, Error> {
         let first_byte = options.first_byte_timeout.unwrap_or(Duration::MAX);
-        let response = tokio::time::timeout(first_byte, self.client.request(request))
+        let pool = self.pool().ok_or(Error::InternalError(None))?;
+        let response = tokio::time::timeout(first_byte, pool.request(request))
             .await
             .map_err(|_| Error::ConnectionReadTimeout)?
             .map_err(|e| error_code(&e))?;

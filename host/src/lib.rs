@@ -19,7 +19,9 @@
 //! ```
 //!
 //! The host compiles the component once ([`ConnectorBuilder::build`]) and runs
-//! each call in a fresh instance with a memory limit and a deadline. The
+//! each call in an instance with a memory limit and a deadline: a warm one
+//! reused from an earlier successful call of the same connector, or a fresh
+//! one ([`InstanceReuse`]). The
 //! [`policy`] module decides what the component may reach and adds the API key.
 
 pub mod batch;
@@ -30,6 +32,7 @@ mod draft_config;
 mod http_client;
 #[cfg(feature = "mcp")]
 pub mod mcp;
+pub mod per_core;
 pub mod policy;
 pub mod rate_limit;
 pub mod serve;
@@ -37,7 +40,7 @@ mod types;
 
 pub use connector::{
     BuildError, ComponentSource, Connector, ConnectorBuilder, DIXA_BASE_URL, EMBEDDED_COMPONENT,
-    EMBEDDED_SERVICE_COMPONENT, LoadReport,
+    EMBEDDED_SERVICE_COMPONENT, InstanceReuse, LoadReport,
 };
 pub use dixa_contract::types::{
     ConversationInput, Direction, Message, MessageContent, MessageInput, NewNote, Note, NoteInput,

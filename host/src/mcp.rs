@@ -34,8 +34,9 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-use crate::Connector;
+use crate::per_core::{PerCore, current_core};
 use crate::serve::ServeOptions;
+use crate::{Connector, Error};
 
 /// Why the MCP server stopped.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +48,7 @@ pub struct McpError(String);
 pub struct DixaTools {
     connector: Arc<Connector>,
     tools: Arc<Vec<Tool>>,
+    per_core: Option<Arc<PerCore>>,
 }
 
 impl DixaTools {
@@ -55,7 +57,16 @@ impl DixaTools {
         DixaTools {
             connector,
             tools: Arc::new(ops::OPERATIONS.iter().filter_map(tool).collect()),
+            per_core: None,
         }
+    }
+
+    /// Runs each tool call on one of these current-thread runtimes (see
+    /// [`PerCore`]), unless it already runs on one: [`serve_http`] with
+    /// [`ServeOptions::per_core`] places whole connections there.
+    pub fn on_cores(mut self, cores: Arc<PerCore>) -> Self {
+        self.per_core = Some(cores);
+        self
     }
 
     /// The tools, as `tools/list` gives them.
@@ -66,11 +77,21 @@ impl DixaTools {
     /// Runs tool `name` on `arguments`: the output as structured content, or
     /// the error's JSON as an error result.
     pub async fn call(&self, name: &str, arguments: JsonObject) -> CallToolResult {
-        match self
-            .connector
-            .call_json(name, Value::Object(arguments))
-            .await
-        {
+        let input = Value::Object(arguments);
+        let result = match &self.per_core {
+            Some(cores) if current_core().is_none() => {
+                let (connector, name) = (Arc::clone(&self.connector), name.to_owned());
+                let on_core = cores.spawn(async move { connector.call_json(&name, input).await });
+                on_core.await.unwrap_or_else(|failed| {
+                    Err(Error::Component {
+                        message: format!("the call's task failed: {failed}"),
+                        dixa_may_have_acted: true,
+                    })
+                })
+            }
+            _ => self.connector.call_json(name, input).await,
+        };
+        match result {
             // What Dixa echoed could hold the key: never pass it on.
             Ok(output) => CallToolResult::structured(self.connector.redact_value(output)),
             Err(error) => {

@@ -25,10 +25,11 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode, header};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+use crate::per_core::PerCore;
 use crate::{Connector, ConnectorError, Error, ErrorBody};
 
 /// Largest request body `dixa serve` reads before the component runs.
@@ -84,6 +85,9 @@ pub struct ServeOptions {
     pub body_timeout: Duration,
     /// Longest wait for in-flight calls when shutting down.
     pub drain_timeout: Duration,
+    /// Runs each connection, its calls included, on one of these
+    /// current-thread runtimes instead of the caller's (see [`PerCore`]).
+    pub per_core: Option<Arc<PerCore>>,
 }
 
 impl ServeOptions {
@@ -97,6 +101,7 @@ impl ServeOptions {
             header_read_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(60),
+            per_core: None,
         }
     }
 }
@@ -166,7 +171,7 @@ pub(crate) async fn run<H, F, B>(
         let handle = handle.clone();
         let mut stopping = stopping.clone();
         let http = http.clone();
-        tasks.spawn(async move {
+        let connection = move |stream: TcpStream| async move {
             let _permit = permit;
             let service = service_fn(move |request| {
                 let answer = handle(Arc::clone(&guard), request);
@@ -184,7 +189,26 @@ pub(crate) async fn run<H, F, B>(
             if let Err(e) = ended {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
-        });
+        };
+        match &options.per_core {
+            None => {
+                tasks.spawn(connection(stream));
+            }
+            Some(cores) => {
+                // The socket moves to the core's own I/O driver there.
+                let Ok(stream) = stream.into_std() else {
+                    continue;
+                };
+                let on_core = cores.spawn(async move {
+                    if let Ok(stream) = TcpStream::from_std(stream) {
+                        connection(stream).await;
+                    }
+                });
+                tasks.spawn(async move {
+                    let _ = on_core.await;
+                });
+            }
+        }
     }
     drop(listener);
     let _ = stop.send(true);

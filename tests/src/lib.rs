@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use dixa_host::serve::{ServeOptions, ServiceToken};
-pub use dixa_host::{ApiKey, ComponentSource, Connector, ConnectorBuilder, RateLimit};
+pub use dixa_host::{
+    ApiKey, ComponentSource, Connector, ConnectorBuilder, InstanceReuse, RateLimit,
+};
 pub use dixa_simulator::client::TEST_SERVICE_TOKEN;
 pub use dixa_simulator::{DEFAULT_API_KEY, Fault, RecordedRequest, Simulator};
 
@@ -62,11 +64,10 @@ impl Harness {
     /// Like [`Harness::start`], with the builder adjusted by `configure`.
     pub async fn with(configure: impl FnOnce(ConnectorBuilder) -> ConnectorBuilder) -> Self {
         let simulator = Simulator::start().await.expect("simulator starts");
-        let builder = Connector::builder()
+        let builder = builder()
             .base_url(simulator.base_url())
             .config("service-token", TEST_SERVICE_TOKEN)
             .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
-            .cache_dir(Some(cache_dir()))
             .rate_limit(RateLimit::UNLIMITED);
         let connector = configure(builder).build().expect("connector builds");
         Harness {
@@ -90,6 +91,25 @@ impl Harness {
         );
         requests.into_iter().next().expect("one request")
     }
+}
+
+/// A connector builder for the end-to-end suites: the compiled-component
+/// cache, and the instance mode `DIXA_INSTANCES` names (`fresh` or `warm`),
+/// as the `dixa` CLI reads it, so `.ci/test` runs the suites in both modes.
+pub fn builder() -> ConnectorBuilder {
+    let builder = Connector::builder().cache_dir(Some(cache_dir()));
+    match instance_mode() {
+        Some(reuse) => builder.instance_reuse(reuse),
+        None => builder,
+    }
+}
+
+/// The instance mode `DIXA_INSTANCES` asks for; the default per component
+/// when unset. An unknown value fails the test run rather than testing the
+/// default under another name.
+pub fn instance_mode() -> Option<InstanceReuse> {
+    let mode = std::env::var("DIXA_INSTANCES").ok()?;
+    Some(mode.parse().expect("DIXA_INSTANCES is fresh or warm"))
 }
 
 /// Compiled-component cache shared by the test processes of one checkout.

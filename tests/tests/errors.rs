@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use dixa_host::{ApiKey, Connector, ConnectorError, Error, TransportKind};
 use dixa_simulator::examples::{note_example, tag_example};
-use dixa_tests::{Fault, Harness, cache_dir};
+use dixa_tests::{Fault, Harness};
 
 fn api(status: u16, message: &str, dixa_may_have_acted: bool) -> Error {
     Error::Connector(ConnectorError::Api {
@@ -33,10 +33,9 @@ fn transport(kind: TransportKind, message: &str, dixa_may_have_acted: bool) -> E
 
 /// A connector whose Dixa is `base_url`, for failures before any answer.
 fn connector_for(base_url: &str) -> Connector {
-    Connector::builder()
+    dixa_tests::builder()
         .base_url(base_url)
         .api_key(ApiKey::new("errors-test-api-key").ok())
-        .cache_dir(Some(cache_dir()))
         .call_timeout(Duration::from_secs(30))
         .build()
         .unwrap()

@@ -779,11 +779,10 @@ async fn api_key() -> Vec<Row> {
     let key = "reliability-secret-key-4711";
     let simulator = Simulator::start_on(0, key).await.unwrap();
     let proxy = Simulator::start().await.unwrap();
-    let connector = Connector::builder()
+    let connector = dixa_tests::builder()
         .base_url(simulator.base_url())
         .allow_host(proxy.base_url())
         .api_key(ApiKey::new(key).ok())
-        .cache_dir(Some(cache_dir()))
         .build()
         .unwrap();
     let mut seen = vec![format!("{:?}", connector.guest_config())];
@@ -810,12 +809,11 @@ async fn api_key() -> Vec<Row> {
             }
         }
     }
-    let to_proxy = Connector::builder()
+    let to_proxy = dixa_tests::builder()
         .base_url(simulator.base_url())
         .allow_host(proxy.base_url())
         .config("base-url", proxy.base_url())
         .api_key(ApiKey::new(key).ok())
-        .cache_dir(Some(cache_dir()))
         .build()
         .unwrap();
     seen.push(format!(

@@ -33,6 +33,7 @@ use tokio::task::JoinSet;
 use report::Record;
 pub use report::{LineState, Report, ReportError};
 
+use crate::per_core::PerCore;
 use crate::{Connector, ConnectorError, Error, ErrorBody};
 
 /// Longest input line, in bytes; a longer one fails without being kept in memory.
@@ -106,6 +107,9 @@ pub struct BatchOptions {
     pub concurrency: usize,
     /// Outcome-unknown POST lines to send again.
     pub resend_unknown: ResendUnknown,
+    /// Runs each line's call on one of these current-thread runtimes instead
+    /// of the caller's (see [`PerCore`]).
+    pub per_core: Option<Arc<PerCore>>,
 }
 
 impl Default for BatchOptions {
@@ -113,6 +117,7 @@ impl Default for BatchOptions {
         BatchOptions {
             concurrency: 4,
             resend_unknown: ResendUnknown::None,
+            per_core: None,
         }
     }
 }
@@ -266,7 +271,14 @@ pub async fn run<O: Operations, R: AsyncBufRead + Unpin>(
                         }
                         Plan::Run(job) => {
                             let operations = Arc::clone(&operations);
-                            tasks.spawn(run_line(operations, Arc::clone(&report), job));
+                            let run = run_line(operations, Arc::clone(&report), job);
+                            match &options.per_core {
+                                None => tasks.spawn(run),
+                                Some(cores) => {
+                                    let on_core = cores.spawn(run);
+                                    tasks.spawn(async move { on_core.await? })
+                                }
+                            };
                         }
                     }
                 }

@@ -18,8 +18,10 @@ use crate::policy::{ApiKey, CallLimits, Origin, OutboundPolicy, Timeouts};
 use crate::rate_limit::{DixaRateLimiter, RateLimit};
 
 use super::Connector;
+use super::instances::{InstanceReuse, WarmPool};
 use super::sandbox::{
-    CallState, LINKED_INTERFACES, add_least_wasi_to_linker, engine, spawn_epoch_ticker,
+    CallState, LINKED_INTERFACES, add_http_to_linker, add_least_wasi_to_linker, engine,
+    spawn_epoch_ticker,
 };
 
 /// The guest component this crate ships (the `connector` world), built by
@@ -111,6 +113,8 @@ pub struct ConnectorBuilder {
     cache_dir: Option<PathBuf>,
     config_overrides: Vec<(String, String)>,
     rate_limit: RateLimit,
+    instance_reuse: Option<InstanceReuse>,
+    count_host_calls: bool,
 }
 
 impl Default for ConnectorBuilder {
@@ -130,6 +134,8 @@ impl Default for ConnectorBuilder {
             cache_dir: None,
             config_overrides: Vec::new(),
             rate_limit: RateLimit::default(),
+            instance_reuse: None,
+            count_host_calls: false,
         }
     }
 }
@@ -140,6 +146,22 @@ impl ConnectorBuilder {
     /// Dixa pauses them all for its `Retry-After`.
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate_limit = limit;
+        self
+    }
+
+    /// Whether calls reuse warm instances or each get a fresh one (default:
+    /// [`InstanceReuse::default_for`] the component: warm for the embedded
+    /// builds, fresh for a file or bytes). See [`InstanceReuse`] for what
+    /// persists between the calls of a warm instance.
+    pub fn instance_reuse(mut self, reuse: InstanceReuse) -> Self {
+        self.instance_reuse = Some(reuse);
+        self
+    }
+
+    /// Counts the guest's calls into the host ([`Connector::host_calls`]);
+    /// off by default: the count costs an atomic add per call into the host.
+    pub fn count_host_calls(mut self, yes: bool) -> Self {
+        self.count_host_calls = yes;
         self
     }
 
@@ -269,8 +291,7 @@ impl ConnectorBuilder {
 
         let mut linker = Linker::<CallState>::new(&engine);
         add_least_wasi_to_linker(&mut linker).map_err(wasmtime_error("linking wasi"))?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-            .map_err(wasmtime_error("linking wasi:http"))?;
+        add_http_to_linker(&mut linker).map_err(wasmtime_error("linking wasi:http"))?;
         wasmtime_wasi_config::add_to_linker(&mut linker, |state: &mut CallState| {
             WasiConfig::from(&*state.config)
         })
@@ -314,6 +335,9 @@ impl ConnectorBuilder {
         }
 
         spawn_epoch_ticker(&engine);
+        let instance_reuse = self
+            .instance_reuse
+            .unwrap_or_else(|| InstanceReuse::default_for(&self.component));
         Ok(Connector {
             pre,
             proxy,
@@ -332,6 +356,12 @@ impl ConnectorBuilder {
             call_timeout: self.call_timeout,
             memory_limit: self.memory_limit,
             permits: Arc::new(Semaphore::new(self.max_concurrent_calls as usize)),
+            instance_reuse,
+            warm: match instance_reuse {
+                InstanceReuse::Fresh => None,
+                InstanceReuse::Warm { max_calls } => Some(WarmPool::new(max_calls)),
+            },
+            host_calls: self.count_host_calls.then(Arc::default),
             load: LoadReport {
                 loaded_from,
                 duration: started.elapsed(),

@@ -1,14 +1,16 @@
 //! [`Connector`]: the component compiled once, then called any number of times,
-//! concurrently, each call in a fresh sandbox with its own memory and time limits.
+//! concurrently, each call in a sandbox with its own memory and time limits.
 //!
 //! [`builder`] holds the settings and the build, [`sandbox`] what one call runs
-//! in and how its outcome is judged; this module the calls themselves.
+//! in and how its outcome is judged, [`instances`] which instance it runs in;
+//! this module the calls themselves.
 
 mod builder;
+mod instances;
 mod sandbox;
 
-use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use dixa_contract::operations as ops;
@@ -35,6 +37,8 @@ pub use builder::{
     BuildError, ComponentSource, ConnectorBuilder, DIXA_BASE_URL, EMBEDDED_COMPONENT,
     EMBEDDED_SERVICE_COMPONENT, LoadReport,
 };
+pub use instances::InstanceReuse;
+use instances::{WarmInstance, WarmPool};
 use sandbox::CallState;
 
 /// The Dixa connector component, ready to call. Cheap to share: wrap it in an
@@ -50,6 +54,11 @@ pub struct Connector {
     call_timeout: Duration,
     memory_limit: usize,
     permits: Arc<Semaphore>,
+    instance_reuse: InstanceReuse,
+    /// Idle instances, when they are reused.
+    warm: Option<WarmPool>,
+    /// Guest-to-host calls of all the connector's calls, when counted.
+    host_calls: Option<Arc<AtomicU64>>,
     load: LoadReport,
 }
 
@@ -69,19 +78,38 @@ impl Connector {
         &self.guest_config
     }
 
-    /// Instantiates the component in a fresh sandbox without calling it: a
-    /// readiness check, and the per-call setup cost on its own.
+    /// Whether calls run in fresh or warm instances.
+    pub fn instance_reuse(&self) -> InstanceReuse {
+        self.instance_reuse
+    }
+
+    /// Idle warm instances kept for the next calls (0 with fresh instances).
+    pub fn idle_instances(&self) -> usize {
+        self.warm.as_ref().map_or(0, WarmPool::idle)
+    }
+
+    /// Calls from the guest into the host (imports and runtime libcalls) by
+    /// all calls so far, when [`ConnectorBuilder::count_host_calls`] is on.
+    pub fn host_calls(&self) -> Option<u64> {
+        self.host_calls
+            .as_ref()
+            .map(|count| count.load(Ordering::Relaxed))
+    }
+
+    /// Gets an instance ready for a call as a call would, fresh or warm,
+    /// without calling it: a readiness check, and the per-call setup cost on
+    /// its own.
     pub async fn check(&self) -> Result<(), Error> {
-        self.call(|_store, _connector| async { Ok(Ok(())) }).await
+        self.call(async |_store, _connector| Ok(Ok(()))).await
     }
 
     /// Adds an internal note to a conversation.
     pub async fn create_internal_note(&self, input: NoteInput) -> Result<Note, Error> {
         let input = wit::NoteInput::from(input);
-        self.call(|mut store, connector| async move {
+        self.call(async |store, connector| {
             connector
                 .dixa_connector_conversations()
-                .call_create_internal_note(&mut store, &input)
+                .call_create_internal_note(store, &input)
                 .await
         })
         .await
@@ -91,10 +119,10 @@ impl Connector {
     /// Adds an inbound or outbound message to a conversation.
     pub async fn add_message(&self, input: MessageInput) -> Result<Message, Error> {
         let input = wit::MessageInput::from(input);
-        self.call(|mut store, connector| async move {
+        self.call(async |store, connector| {
             connector
                 .dixa_connector_conversations()
-                .call_add_message(&mut store, &input)
+                .call_add_message(store, &input)
                 .await
         })
         .await
@@ -104,10 +132,10 @@ impl Connector {
     /// Tags a conversation.
     pub async fn tag_conversation(&self, input: TagInput) -> Result<TagResult, Error> {
         let input = wit::TagInput::from(input);
-        self.call(|mut store, connector| async move {
+        self.call(async |store, connector| {
             connector
                 .dixa_connector_conversations()
-                .call_tag_conversation(&mut store, &input)
+                .call_tag_conversation(store, &input)
                 .await
         })
         .await
@@ -117,10 +145,10 @@ impl Connector {
     /// Removes a tag from a conversation.
     pub async fn untag_conversation(&self, input: TagInput) -> Result<TagResult, Error> {
         let input = wit::TagInput::from(input);
-        self.call(|mut store, connector| async move {
+        self.call(async |store, connector| {
             connector
                 .dixa_connector_conversations()
-                .call_untag_conversation(&mut store, &input)
+                .call_untag_conversation(store, &input)
                 .await
         })
         .await
@@ -130,10 +158,10 @@ impl Connector {
     /// Lists the tags on a conversation.
     pub async fn list_conversation_tags(&self, input: ConversationInput) -> Result<TagList, Error> {
         let input = wit::ConversationInput::from(input);
-        self.call(|mut store, connector| async move {
+        self.call(async |store, connector| {
             connector
                 .dixa_connector_conversations()
-                .call_list_conversation_tags(&mut store, &input)
+                .call_list_conversation_tags(store, &input)
                 .await
         })
         .await
@@ -143,10 +171,10 @@ impl Connector {
     /// Lists the internal notes of a conversation, oldest first.
     pub async fn list_internal_notes(&self, input: ConversationInput) -> Result<NoteList, Error> {
         let input = wit::ConversationInput::from(input);
-        self.call(|mut store, connector| async move {
+        self.call(async |store, connector| {
             connector
                 .dixa_connector_conversations()
-                .call_list_internal_notes(&mut store, &input)
+                .call_list_internal_notes(store, &input)
                 .await
         })
         .await
@@ -157,10 +185,10 @@ impl Connector {
     /// outcome ([`NotesResult::all_created`] says whether all were created).
     pub async fn create_internal_notes(&self, input: NotesInput) -> Result<NotesResult, Error> {
         let input = wit::NotesInput::from(input);
-        self.call(|mut store, connector| async move {
+        self.call(async |store, connector| {
             connector
                 .dixa_connector_conversations()
-                .call_create_internal_notes(&mut store, &input)
+                .call_create_internal_notes(store, &input)
                 .await
         })
         .await
@@ -232,7 +260,13 @@ impl Connector {
             )
         })?;
         let (permit, time_left) = self.turn().await?;
-        let (mut store, sandbox) = self.sandbox();
+        // An HTTP call always runs in a fresh instance (its response streams
+        // out after the handler returns); its slot may be an idle one's.
+        if let Some(warm) = &self.warm {
+            warm.evict_one();
+        }
+        let mut store = self.new_store();
+        let sandbox = self.begin_call(&mut store);
         let gate = Arc::clone(&sandbox.gate);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         // The sandbox outlives this function while the body streams out.
@@ -297,24 +331,60 @@ impl Connector {
         self.proxy.is_some()
     }
 
-    /// Runs `operation` in a fresh instance under the call's limits.
-    async fn call<T, F, Fut>(&self, operation: F) -> Result<T, Error>
-    where
-        F: FnOnce(Store<CallState>, bindings::Connector) -> Fut,
-        Fut: Future<Output = wasmtime::Result<Result<T, wit::Error>>>,
-    {
+    /// Runs `operation` under the call's limits, in a warm instance when one
+    /// is idle and reuse is on, else in a fresh one.
+    async fn call<T>(
+        &self,
+        operation: impl AsyncFnOnce(
+            &mut Store<CallState>,
+            &bindings::Connector,
+        ) -> wasmtime::Result<Result<T, wit::Error>>,
+    ) -> Result<T, Error> {
         let (_permit, time_left) = self.turn().await?;
-        let (mut store, sandbox) = self.sandbox();
-        let run = async {
-            let connector = self.pre.instantiate_async(&mut store).await?;
-            operation(store, connector).await
+        let warm = self.warm.as_ref().and_then(WarmPool::take);
+        let (mut store, instance, calls) = match warm {
+            Some(warm) => (warm.store, Some(warm.instance), warm.calls),
+            None => (self.new_store(), None, 0),
         };
-        sandbox.outcome(tokio::time::timeout(time_left, run).await)
+        let sandbox = self.begin_call(&mut store);
+        let run = async {
+            let instance = match instance {
+                Some(instance) => instance,
+                None => self.pre.instantiate_async(&mut store).await?,
+            };
+            let result = operation(&mut store, &instance).await;
+            Ok::<_, wasmtime::Error>((instance, result?))
+        };
+        let outcome = match tokio::time::timeout(time_left, run).await {
+            Ok(Ok((instance, Ok(output)))) => {
+                // Reused only after a clean success: no error of any kind,
+                // nothing left open, the memory limit never hit.
+                if let Some(warm) = &self.warm
+                    && !store.data_mut().holds_resources()
+                    && !sandbox.memory_exhausted()
+                {
+                    warm.put(WarmInstance {
+                        store,
+                        instance,
+                        calls: calls + 1,
+                    });
+                }
+                Ok(Ok(Ok(output)))
+            }
+            Ok(Ok((_, Err(error)))) => Ok(Ok(Err(error))),
+            Ok(Err(trap)) => Ok(Err(trap)),
+            Err(elapsed) => Err(elapsed),
+        };
+        sandbox.outcome(outcome)
     }
 
     /// A turn among the concurrent calls, and the time left of the call's
     /// deadline, inside which the wait for the turn counts.
     async fn turn(&self) -> Result<(OwnedSemaphorePermit, Duration), Error> {
+        // Usually a slot is free: no timer needed to wait for it.
+        if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
+            return Ok((permit, self.call_timeout));
+        }
         let started = Instant::now();
         match tokio::time::timeout(self.call_timeout, Arc::clone(&self.permits).acquire_owned())
             .await

@@ -6,14 +6,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::time::error::Elapsed;
-use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::component::{Linker, Resource, ResourceTable};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
-    StoreLimits, StoreLimitsBuilder,
+    CallHook, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter,
+    Store, StoreLimits, StoreLimitsBuilder,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_config::WasiConfigVariables;
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime_wasi_http::p2::types::HostOutgoingRequest;
+use wasmtime_wasi_http::{RequestOptions, WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::dixa::connector::types as wit;
 use crate::policy::{ApiKey, DixaGate, PolicyHooks};
@@ -22,9 +23,13 @@ use crate::types::Error;
 use super::Connector;
 use super::builder::{BuildError, wasmtime_error};
 
-/// Bytes of each pooled memory, table and stack kept resident between calls.
-const KEEP_RESIDENT: usize = 512 << 10;
-const KEEP_RESIDENT_SMALL: usize = 64 << 10;
+/// Bytes of a pooled memory slot reset with memset (not `madvise`) when an
+/// instance is dropped: all of the guest's memory (192 KiB today, and it does
+/// not grow on the connector's calls), since `madvise` costs page faults and
+/// TLB shootdowns across threads on the slot's next use.
+const MEMORY_KEEP_RESIDENT: usize = 512 << 10;
+/// The same for a pooled table slot.
+const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 
 /// How often the engine's epoch advances: a busy guest yields its thread this often,
 /// so the timeout around a call can stop it.
@@ -40,12 +45,8 @@ pub(super) fn engine(memory_limit: usize, calls: u32) -> Result<Engine, BuildErr
         .total_tables(calls.saturating_mul(8))
         .total_stacks(calls)
         .max_memory_size(memory_limit)
-        // Reset a slot's first pages with memset instead of madvise: a call
-        // touches about this much, and madvise costs page faults and TLB
-        // shootdowns across threads on every call.
-        .linear_memory_keep_resident(KEEP_RESIDENT)
-        .table_keep_resident(KEEP_RESIDENT_SMALL)
-        .async_stack_keep_resident(KEEP_RESIDENT_SMALL);
+        .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
+        .table_keep_resident(TABLE_KEEP_RESIDENT);
     let mut config = Config::new();
     config
         .epoch_interruption(true)
@@ -121,6 +122,45 @@ pub(super) fn add_least_wasi_to_linker(linker: &mut Linker<CallState>) -> wasmti
     Ok(())
 }
 
+/// The `wasi:http` version wasmtime-wasi-http links (guests importing an
+/// older 0.2 release are served by it too).
+const WASI_HTTP_OUTGOING_HANDLER: &str = "wasi:http/outgoing-handler@0.2.12";
+
+/// Links `wasi:http` as wasmtime-wasi-http serves it, with one fix to its
+/// `outgoing-handler.handle`: wasmtime-wasi-http 48 reads the
+/// `request-options` the guest hands over with a request (waki passes them on
+/// every request) and never removes them from the resource table, one entry
+/// per request for the life of the store. That would fill a warm instance's
+/// table and keep it from ever looking clean after a call.
+pub(super) fn add_http_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi_http::p2::bindings::http::{outgoing_handler, types};
+
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+    linker.allow_shadowing(true);
+    linker.instance(WASI_HTTP_OUTGOING_HANDLER)?.func_wrap(
+        "handle",
+        |mut store: wasmtime::StoreContextMut<'_, CallState>,
+         (request, options): (
+            Resource<HostOutgoingRequest>,
+            Option<Resource<RequestOptions>>,
+        )| {
+            let mut http = store.data_mut().http();
+            let given_up = options.as_ref().map(Resource::rep);
+            let response = outgoing_handler::Host::handle(&mut http, request, options);
+            if let Some(rep) = given_up {
+                // The guest gave them up with the call; nothing else refers to them.
+                let _ = http.table.delete(Resource::<RequestOptions>::new_own(rep));
+            }
+            Ok((match response {
+                Ok(future) => Ok(future),
+                Err(error) => Err(types::Host::convert_error_code(&mut http, error)?),
+            },))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
 /// Advances the epoch every tick until the engine is dropped.
 pub(super) fn spawn_epoch_ticker(engine: &Engine) {
     let engine = engine.weak();
@@ -134,59 +174,74 @@ pub(super) fn spawn_epoch_ticker(engine: &Engine) {
 }
 
 impl Connector {
-    /// A fresh store with the call's memory limit and deadline.
-    pub(super) fn sandbox(&self) -> (Store<CallState>, Sandbox) {
-        let memory_exhausted = Arc::new(AtomicBool::new(false));
-        let gate = Arc::new(DixaGate::default());
-        let mut store = Store::new(
-            &self.pre.engine().clone(),
-            self.call_state(Arc::clone(&memory_exhausted), Arc::clone(&gate)),
-        );
-        store.limiter(|state| &mut state.limits);
-        // A busy guest hands its thread back to tokio at every epoch tick; the
-        // call's deadline is the timeout around it.
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
-        let sandbox = Sandbox {
-            memory_exhausted,
-            gate,
-            call_timeout: self.call_timeout,
-            memory_limit: self.memory_limit,
-            api_key: self.policy.api_key.clone(),
-        };
-        (store, sandbox)
-    }
-
-    pub(super) fn call_state(
-        &self,
-        memory_exhausted: Arc<AtomicBool>,
-        gate: Arc<DixaGate>,
-    ) -> CallState {
+    /// A fresh store with the connector's memory limit, ready for
+    /// [`begin_call`](Self::begin_call).
+    pub(super) fn new_store(&self) -> Store<CallState> {
         let limits = self.policy.limits;
         let mut table = ResourceTable::new();
         table.set_max_capacity(limits.resources);
         let mut http = WasiHttpCtx::new();
         http.set_field_size_limit(limits.header_bytes);
-        CallState {
+        let state = CallState {
             table,
             // Empty environment and arguments; stdio reads nothing, writes nowhere.
             wasi: WasiCtx::builder().build(),
             http,
-            hooks: PolicyHooks::new(
-                Arc::clone(&self.policy),
-                self.http_client.clone(),
-                Arc::clone(&self.rate_limiter),
-                gate,
-            ),
+            hooks: self.policy_hooks(Arc::default()),
             config: Arc::clone(&self.config),
             config_pairs: Arc::clone(&self.guest_config),
             limits: MemoryLimiter {
                 limits: StoreLimitsBuilder::new()
                     .memory_size(self.memory_limit)
                     .build(),
-                memory_exhausted,
+                memory_exhausted: Arc::default(),
             },
+        };
+        let mut store = Store::new(self.pre.engine(), state);
+        store.limiter(|state| &mut state.limits);
+        // A busy guest hands its thread back to tokio at every epoch tick; the
+        // call's deadline is the timeout around it.
+        store.epoch_deadline_async_yield_and_update(1);
+        if let Some(counter) = &self.host_calls {
+            let counter = Arc::clone(counter);
+            store.call_hook(move |_, hook| {
+                if matches!(hook, CallHook::CallingHost) {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(())
+            });
         }
+        store
+    }
+
+    /// Starts a call in `store`, fresh or warm: a new gate and new per-call
+    /// policy budgets, the memory flag cleared, the epoch deadline set.
+    pub(super) fn begin_call(&self, store: &mut Store<CallState>) -> Sandbox {
+        let gate = Arc::new(DixaGate::default());
+        let state = store.data_mut();
+        state.hooks = self.policy_hooks(Arc::clone(&gate));
+        state
+            .limits
+            .memory_exhausted
+            .store(false, Ordering::Relaxed);
+        let memory_exhausted = Arc::clone(&state.limits.memory_exhausted);
+        store.set_epoch_deadline(1);
+        Sandbox {
+            memory_exhausted,
+            gate,
+            call_timeout: self.call_timeout,
+            memory_limit: self.memory_limit,
+            api_key: self.policy.api_key.clone(),
+        }
+    }
+
+    fn policy_hooks(&self, gate: Arc<DixaGate>) -> PolicyHooks {
+        PolicyHooks::new(
+            Arc::clone(&self.policy),
+            self.http_client.clone(),
+            Arc::clone(&self.rate_limiter),
+            gate,
+        )
     }
 }
 
@@ -203,6 +258,14 @@ pub(super) struct CallState {
     limits: MemoryLimiter,
 }
 
+impl CallState {
+    /// Whether the guest still holds resources (requests, streams, ...): an
+    /// instance that does after its call is not reused.
+    pub(super) fn holds_resources(&self) -> bool {
+        !self.table.is_empty()
+    }
+}
+
 /// What a call's outcome is judged by, kept apart from its store.
 pub(super) struct Sandbox {
     memory_exhausted: Arc<AtomicBool>,
@@ -213,6 +276,13 @@ pub(super) struct Sandbox {
     memory_limit: usize,
     /// Redacted from every error, whatever the component or Dixa put in it.
     api_key: Option<ApiKey>,
+}
+
+impl Sandbox {
+    /// Whether the guest ran into the memory limit during the call.
+    pub(super) fn memory_exhausted(&self) -> bool {
+        self.memory_exhausted.load(Ordering::Relaxed)
+    }
 }
 
 impl Sandbox {

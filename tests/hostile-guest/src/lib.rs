@@ -1,6 +1,9 @@
 //! A component of the connector world that misbehaves on purpose, to prove the
 //! host's limits: `create-internal-note` with message "allocate" grabs memory
-//! without bound, "spin" loops forever; any other message succeeds at once.
+//! without bound, "spin" loops forever, "trap" traps, "leak" succeeds leaving
+//! a resource open, and "count" answers how many "count" calls its instance
+//! has served (its statics persist only in a reused instance); any other
+//! message succeeds at once.
 //!
 //! `add-message` runs the network command in its content, as a hostile
 //! integration would, and reports what the host let through:
@@ -33,6 +36,8 @@ mod component {
         ErrorCode, Fields, FutureIncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme,
     };
 
+    use std::sync::atomic::{AtomicU32, Ordering};
+
     struct Hostile;
 
     impl Guest for Hostile {
@@ -47,12 +52,16 @@ mod component {
                 "spin" => loop {
                     std::hint::black_box(());
                 },
-                _ => Ok(Note {
-                    id: "hostile".into(),
-                    author_id: "hostile".into(),
-                    created_at: "2021-12-01T12:46:36.581Z".into(),
-                    message: input.message,
-                }),
+                "trap" => std::process::abort(),
+                "leak" => {
+                    std::mem::forget(Fields::new());
+                    Ok(note("leaked"))
+                }
+                "count" => {
+                    let served = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
+                    Ok(note(&served.to_string()))
+                }
+                message => Ok(note(message)),
             }
         }
 
@@ -142,6 +151,18 @@ mod component {
 
         fn create_internal_notes(_: NotesInput) -> Result<NotesResult, Error> {
             Err(invalid("not part of the fixture"))
+        }
+    }
+
+    /// "count" calls this instance has served.
+    static COUNT: AtomicU32 = AtomicU32::new(0);
+
+    fn note(message: &str) -> Note {
+        Note {
+            id: "hostile".into(),
+            author_id: "hostile".into(),
+            created_at: "2021-12-01T12:46:36.581Z".into(),
+            message: message.into(),
         }
     }
 

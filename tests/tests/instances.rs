@@ -1,0 +1,211 @@
+//! Warm and fresh instances (docs/SECURITY.md, "Warm instances"): a warm
+//! instance serves the next calls of its connector only after a clean
+//! success, and never after a trap, the deadline, the memory limit, an error
+//! or a resource left open; fresh instances share nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use dixa_host::{ConnectorError, ConversationInput, Error, MessageInput, NewNote, NotesInput};
+use dixa_simulator::examples::{CONVERSATION_ID, message_example, note_example, tag_example};
+use dixa_tests::{ComponentSource, Connector, HOSTILE_COMPONENT, Harness, InstanceReuse, serve};
+
+/// The hostile fixture (see `hostile-guest/`) in `reuse` mode.
+async fn hostile(reuse: InstanceReuse) -> Harness {
+    Harness::with(|builder| {
+        builder
+            .component(ComponentSource::Bytes(HOSTILE_COMPONENT.to_vec()))
+            .instance_reuse(reuse)
+            .call_timeout(Duration::from_millis(1500))
+            .memory_limit(16 << 20)
+    })
+    .await
+}
+
+/// Runs the fixture's `create-internal-note` command `message`.
+async fn note(connector: &Connector, message: &str) -> Result<String, Error> {
+    let mut input = note_example();
+    input.message = message.into();
+    connector
+        .create_internal_note(input)
+        .await
+        .map(|n| n.message)
+}
+
+/// How many "count" calls the instance that served this one had served.
+async fn count(connector: &Connector) -> String {
+    note(connector, "count").await.expect("count succeeds")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_warm_instance_serves_the_next_calls_and_keeps_its_statics() {
+    let harness = hostile(InstanceReuse::WARM).await;
+    let connector = &harness.connector;
+    assert_eq!(connector.instance_reuse(), InstanceReuse::WARM);
+    assert_eq!(count(connector).await, "1");
+    assert_eq!(connector.idle_instances(), 1);
+    assert_eq!(count(connector).await, "2");
+    assert_eq!(count(connector).await, "3");
+    assert_eq!(connector.idle_instances(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fresh_instances_share_nothing() {
+    let harness = hostile(InstanceReuse::Fresh).await;
+    let connector = &harness.connector;
+    assert_eq!(count(connector).await, "1");
+    assert_eq!(count(connector).await, "1");
+    assert_eq!(connector.idle_instances(), 0);
+}
+
+/// After each failure, the warm instance that served three calls is gone:
+/// the next call counts from one in a new instance.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_that_failed_in_any_way_is_never_reused() {
+    let harness = hostile(InstanceReuse::WARM).await;
+    let connector = &harness.connector;
+    let unknown_command = || async {
+        connector
+            .add_message(MessageInput {
+                content: "no-such-command".into(),
+                ..message_example()
+            })
+            .await
+            .map(|m| m.message_id)
+    };
+    for (failure, expected) in [
+        ("trap", "component"),
+        ("spin", "deadline"),
+        ("allocate", "memory-limit"),
+        ("leak", "ok, resource left open"),
+        ("unknown-command", "invalid-input"),
+    ] {
+        for _ in 0..3 {
+            count(connector).await;
+        }
+        assert_eq!(count(connector).await, "4", "warm before {failure}");
+        let result = match failure {
+            "unknown-command" => unknown_command().await,
+            _ => note(connector, failure).await,
+        };
+        let outcome = match result {
+            Ok(_) => "ok, resource left open",
+            Err(Error::Component { .. }) => "component",
+            Err(Error::Deadline { .. }) => "deadline",
+            Err(Error::MemoryLimit { .. }) => "memory-limit",
+            Err(Error::Connector(ConnectorError::InvalidInput { .. })) => "invalid-input",
+            Err(other) => panic!("{failure}: unexpected {other:?}"),
+        };
+        assert_eq!(outcome, expected, "{failure}");
+        assert_eq!(connector.idle_instances(), 0, "{failure}: nothing idle");
+        assert_eq!(count(connector).await, "1", "{failure}: a new instance");
+        // Use up the rest of this round's instance, so each round starts anew.
+        assert_eq!(count(connector).await, "2");
+        assert_eq!(count(connector).await, "3");
+        assert!(note(connector, "trap").await.is_err());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_warm_instance_is_dropped_after_its_calls() {
+    let harness = Harness::with(|builder| {
+        builder
+            .component(ComponentSource::Bytes(HOSTILE_COMPONENT.to_vec()))
+            .instance_reuse(InstanceReuse::Warm { max_calls: 2 })
+    })
+    .await;
+    let connector = &harness.connector;
+    assert_eq!(count(connector).await, "1");
+    assert_eq!(count(connector).await, "2");
+    assert_eq!(connector.idle_instances(), 0);
+    assert_eq!(count(connector).await, "1");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn warm_only_for_the_embedded_builds_unless_asked() {
+    let embedded = Connector::builder().build().unwrap();
+    assert_eq!(embedded.instance_reuse(), InstanceReuse::WARM);
+    let file = Connector::builder()
+        .component(ComponentSource::Bytes(HOSTILE_COMPONENT.to_vec()))
+        .build()
+        .unwrap();
+    assert_eq!(file.instance_reuse(), InstanceReuse::Fresh);
+    assert_eq!("fresh".parse(), Ok(InstanceReuse::Fresh));
+    assert_eq!("warm".parse(), Ok(InstanceReuse::WARM));
+    assert!("lukewarm".parse::<InstanceReuse>().is_err());
+}
+
+/// A warm connector's idle instances hold the pooling allocator's slots; an
+/// HTTP call (always fresh) takes an idle one's slot instead of failing.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http_call_gets_a_slot_when_every_slot_is_warm() {
+    let harness = Harness::with(|builder| {
+        builder
+            .component(ComponentSource::EmbeddedService)
+            .instance_reuse(InstanceReuse::WARM)
+            .max_concurrent_calls(1)
+    })
+    .await;
+    harness
+        .connector
+        .tag_conversation(tag_example())
+        .await
+        .unwrap();
+    assert_eq!(harness.connector.idle_instances(), 1);
+    let tagged = harness.requests().len();
+    let address = serve(harness.connector).await;
+    let path = format!(
+        "/conversations/{}/tags/{}",
+        tag_example().conversation_id,
+        tag_example().tag_id
+    );
+    let response = dixa_simulator::client::send(address, "PUT", &path, "")
+        .await
+        .unwrap();
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (200, r#"{"success":true}"#)
+    );
+    assert_eq!(harness.simulator.requests().len(), tagged + 1);
+}
+
+/// Every operation of the embedded component leaves its instance clean, so
+/// one warm instance serves them all in turn (the host releases the request
+/// options wasmtime-wasi-http would leave in the table).
+#[tokio::test(flavor = "multi_thread")]
+async fn one_warm_instance_serves_every_operation_of_the_embedded_component() {
+    let harness = Harness::with(|builder| builder.instance_reuse(InstanceReuse::WARM)).await;
+    let connector = &harness.connector;
+    let conversation = ConversationInput {
+        conversation_id: CONVERSATION_ID.into(),
+    };
+    let notes = NotesInput {
+        conversation_id: CONVERSATION_ID.into(),
+        notes: vec![NewNote {
+            message: "Called back".into(),
+            agent_id: None,
+            created_at: None,
+        }],
+    };
+    // A call that left its instance unclean would leave nothing idle.
+    let clean = |operation: &str| assert_eq!(connector.idle_instances(), 1, "{operation}");
+    connector
+        .create_internal_note(note_example())
+        .await
+        .unwrap();
+    clean("create-internal-note");
+    connector.add_message(message_example()).await.unwrap();
+    clean("add-message");
+    connector.tag_conversation(tag_example()).await.unwrap();
+    clean("tag-conversation");
+    let tags = connector.list_conversation_tags(conversation.clone());
+    tags.await.unwrap();
+    clean("list-conversation-tags");
+    connector.untag_conversation(tag_example()).await.unwrap();
+    clean("untag-conversation");
+    connector.list_internal_notes(conversation).await.unwrap();
+    clean("list-internal-notes");
+    connector.create_internal_notes(notes).await.unwrap();
+    clean("create-internal-notes");
+    assert_eq!(harness.requests().len(), 7);
+}
