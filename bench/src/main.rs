@@ -1,10 +1,17 @@
 //! `cargo run --release -p dixa-bench`: what the sandbox costs per call.
 //!
-//! One run, one loopback simulator: the connector component through the host
-//! library against a native Rust client doing the same requests, plus the
-//! component's setup costs, the CLI's start-up, the component's size and memory
-//! per in-flight call. Writes BENCHMARKS.md (and bench.json) with the ratios.
+//! One run, one loopback simulator on threads of its own: every operation
+//! through the host library (warm instances, the default, and fresh ones)
+//! against a native Rust client doing the same requests. Measured: latency
+//! and client CPU per call at concurrency 1 on one thread, throughput as the
+//! median of several runs, host calls per request, setup costs, the guest's
+//! size and opt-level, memory per in-flight call. Writes BENCHMARKS.md (and
+//! bench.json) with the ratios. `--quick` runs a fifth of the calls (for
+//! trying changes, not for the record); `--profile` only loops
+//! `tag-conversation` calls for `perf record`; `--compare-opt-level LEVEL`
+//! only compares the shipped guest with one built at `LEVEL`.
 
+mod cpu;
 mod native;
 mod report;
 
@@ -16,201 +23,475 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use dixa_host::{ApiKey, Connector, RateLimit};
+use dixa_host::per_core::PerCore;
+use dixa_host::{
+    ApiKey, ComponentSource, Connector, ConversationInput, InstanceReuse, MessageInput, NewNote,
+    NoteInput, NotesInput, RateLimit, TagInput,
+};
 use dixa_simulator::examples::{message_example, note_example, tag_example};
 use dixa_simulator::{DEFAULT_API_KEY, Fault, Simulator};
 
 use crate::native::NativeClient;
-use crate::report::{Latency, Report, Setup, Throughput};
+use crate::report::{
+    ClientLatency, ClientRate, HostCalls, Latency, OptLevel, PerCoreThroughput, Report, Setup,
+    Sizes, Throughput,
+};
 
-/// Calls per latency sample and per throughput run.
-const CALLS: usize = 2_000;
-/// Calls before measuring, to warm connections and caches.
-const WARMUP: usize = 200;
 const CONCURRENCIES: [usize; 3] = [1, 8, 32];
+/// Interleaved rounds of the three clients: drift on a shared machine then
+/// hits all three alike.
+const ROUNDS: usize = 5;
 /// In-flight calls for the memory measurement.
 const IN_FLIGHT: usize = 64;
+/// Conversation the list operations read: a few notes and tags, so a list's
+/// size does not grow with the calls of the other operations.
+const LISTED_CONVERSATION: &str = "7001";
+/// Conversation the bulk operation writes to.
+const BULK_CONVERSATION: &str = "7002";
+
+/// How many calls each measurement makes.
+#[derive(Clone, Copy)]
+struct Calls {
+    /// Calls before measuring, per client and operation.
+    warmup: usize,
+    /// Latency samples per client and operation.
+    latency: usize,
+    /// Calls per throughput run.
+    throughput: usize,
+    /// Throughput runs per client, operation and concurrency (the median counts).
+    runs: usize,
+}
+
+const FULL: Calls = Calls {
+    warmup: 300,
+    latency: 3_000,
+    throughput: 4_000,
+    runs: 5,
+};
+const QUICK: Calls = Calls {
+    warmup: 100,
+    latency: 600,
+    throughput: 800,
+    runs: 3,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {
     Note,
     Message,
     Tag,
+    Untag,
+    ListTags,
+    ListNotes,
+    Notes,
 }
 
 impl Operation {
-    const ALL: [Operation; 3] = [Operation::Note, Operation::Message, Operation::Tag];
+    const ALL: [Operation; 7] = [
+        Operation::Note,
+        Operation::Message,
+        Operation::Tag,
+        Operation::Untag,
+        Operation::ListTags,
+        Operation::ListNotes,
+        Operation::Notes,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Operation::Note => "create-internal-note",
             Operation::Message => "add-message",
             Operation::Tag => "tag-conversation",
+            Operation::Untag => "untag-conversation",
+            Operation::ListTags => "list-conversation-tags",
+            Operation::ListNotes => "list-internal-notes",
+            Operation::Notes => "create-internal-notes",
         }
     }
 }
 
-/// What is measured: the native client or the component.
+/// Each operation's input: the spec's examples, lists of a conversation with
+/// a few notes and tags, and two notes per bulk call.
+pub struct Inputs {
+    note: NoteInput,
+    message: MessageInput,
+    tag: TagInput,
+    listed: ConversationInput,
+    notes: NotesInput,
+}
+
+impl Inputs {
+    fn new() -> Self {
+        let new_note = |message: &str| NewNote {
+            message: message.into(),
+            agent_id: None,
+            created_at: None,
+        };
+        Inputs {
+            note: note_example(),
+            message: message_example(),
+            tag: tag_example(),
+            listed: ConversationInput {
+                conversation_id: LISTED_CONVERSATION.into(),
+            },
+            notes: NotesInput {
+                conversation_id: BULK_CONVERSATION.into(),
+                notes: vec![new_note("Called back"), new_note("Sent the invoice")],
+            },
+        }
+    }
+}
+
+/// Who makes the calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Client {
+    Native,
+    /// The component, each call in a warm instance (the default).
+    Warm,
+    /// The component, each call in a fresh instance.
+    Fresh,
+}
+
+impl Client {
+    const ALL: [Client; 3] = [Client::Native, Client::Warm, Client::Fresh];
+}
+
+/// A client ready to call, with the inputs.
 #[derive(Clone)]
-enum Subject {
+struct Subject {
+    target: Target,
+    inputs: Arc<Inputs>,
+}
+
+#[derive(Clone)]
+enum Target {
     Native(Arc<NativeClient>),
     Component(Arc<Connector>),
 }
 
 impl Subject {
     async fn call(&self, operation: Operation) -> Result<(), String> {
-        match (self, operation) {
-            (Subject::Native(c), Operation::Note) => {
-                c.create_internal_note(&note_example()).await.map(drop)
-            }
-            (Subject::Native(c), Operation::Message) => {
-                c.add_message(&message_example()).await.map(drop)
-            }
-            (Subject::Native(c), Operation::Tag) => c.tag_conversation(&tag_example()).await,
-            (Subject::Component(c), Operation::Note) => c
-                .create_internal_note(note_example())
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
-            (Subject::Component(c), Operation::Message) => c
-                .add_message(message_example())
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
-            (Subject::Component(c), Operation::Tag) => c
-                .tag_conversation(tag_example())
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
+        let c = match &self.target {
+            Target::Native(native) => return native.call(operation, &self.inputs).await,
+            Target::Component(c) => c,
+        };
+        let i = &self.inputs;
+        let done = match operation {
+            Operation::Note => c.create_internal_note(i.note.clone()).await.map(drop),
+            Operation::Message => c.add_message(i.message.clone()).await.map(drop),
+            Operation::Tag => c.tag_conversation(i.tag.clone()).await.map(drop),
+            Operation::Untag => c.untag_conversation(i.tag.clone()).await.map(drop),
+            Operation::ListTags => c.list_conversation_tags(i.listed.clone()).await.map(drop),
+            Operation::ListNotes => c.list_internal_notes(i.listed.clone()).await.map(drop),
+            Operation::Notes => c.create_internal_notes(i.notes.clone()).await.map(drop),
+        };
+        done.map_err(|e| e.to_string())
+    }
+}
+
+/// What every measurement builds its clients from.
+struct Bench {
+    base_url: String,
+    cache: PathBuf,
+    calls: Calls,
+    inputs: Arc<Inputs>,
+}
+
+impl Bench {
+    fn connector(&self, source: ComponentSource, reuse: InstanceReuse) -> Result<Connector> {
+        Ok(Connector::builder()
+            .base_url(&self.base_url)
+            .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
+            .rate_limit(RateLimit::UNLIMITED)
+            .cache_dir(Some(self.cache.clone()))
+            .component(source)
+            .instance_reuse(reuse)
+            .build()?)
+    }
+
+    fn component(&self, reuse: InstanceReuse) -> Result<Subject> {
+        let connector = self.connector(ComponentSource::Embedded, reuse)?;
+        Ok(self.subject(Target::Component(Arc::new(connector))))
+    }
+
+    fn subject(&self, target: Target) -> Subject {
+        Subject {
+            target,
+            inputs: Arc::clone(&self.inputs),
         }
+    }
+
+    /// The three clients, new: their connections belong to the runtime that
+    /// first uses them, so each measurement's runtime gets its own.
+    fn subjects(&self) -> Result<[Subject; 3]> {
+        let native = NativeClient::new(self.base_url.clone(), DEFAULT_API_KEY);
+        Ok([
+            self.subject(Target::Native(Arc::new(native))),
+            self.component(InstanceReuse::WARM)?,
+            self.component(InstanceReuse::Fresh)?,
+        ])
     }
 }
 
 fn main() -> Result<()> {
-    let out = std::env::args()
-        .skip_while(|a| a != "--out")
+    let args: Vec<String> = std::env::args().collect();
+    let out = args
+        .iter()
+        .skip_while(|a| *a != "--out")
         .nth(1)
         .map_or_else(|| workspace().join("BENCHMARKS.md"), PathBuf::from);
-    if std::env::args().any(|a| a == "--profile") {
-        return profile();
-    }
-    let dixa = build_cli()?;
+    let calls = if args.iter().any(|a| a == "--quick") {
+        QUICK
+    } else {
+        FULL
+    };
 
     // The simulator gets a runtime (and thread) of its own, like a remote server.
     let server = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        .thread_name("simulator")
         .enable_all()
         .build()?;
     let simulator = server.block_on(Simulator::start())?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    let report = runtime.block_on(measure(&simulator, &dixa))?;
-
+    let bench = Bench {
+        base_url: simulator.base_url(),
+        cache: std::env::temp_dir().join(format!("dixa-bench-cache-{}", std::process::id())),
+        calls,
+        inputs: Arc::new(Inputs::new()),
+    };
+    if args.iter().any(|a| a == "--profile") {
+        return profile(&bench);
+    }
+    if let Some(level) = args
+        .iter()
+        .skip_while(|a| *a != "--compare-opt-level")
+        .nth(1)
+    {
+        let compared = opt_levels(&bench, Some(level))?;
+        let _ = std::fs::remove_dir_all(&bench.cache);
+        println!("{}", report::opt_level_table(&compared));
+        return Ok(());
+    }
+    let dixa = build_cli()?;
+    let report = measure(&bench, &simulator, &dixa);
+    let _ = std::fs::remove_dir_all(&bench.cache);
+    let report = report?;
     report.write(&out)?;
     println!("{}", std::fs::read_to_string(&out)?);
     eprintln!("wrote {}", out.display());
     Ok(())
 }
 
-/// `--profile`: only component calls (tag-conversation, concurrency 8) for 10 s,
-/// to run under `perf record`.
-fn profile() -> Result<()> {
-    let server = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+/// `--profile`: only `tag-conversation` in warm instances at concurrency 32
+/// on per-core runtimes (as `dixa serve` and `batch` run calls) for 20 s, for
+/// `perf record`.
+fn profile(bench: &Bench) -> Result<()> {
+    let cores = PerCore::for_each_core(cpu::CLIENT_THREAD)?;
+    let subject = bench.component(InstanceReuse::WARM)?;
+    let same = |_: usize, _: usize| Some(subject.clone());
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
-    let simulator = server.block_on(Simulator::start())?;
-    let connector = Connector::builder()
-        .base_url(simulator.base_url())
-        .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
-        .rate_limit(RateLimit::UNLIMITED)
-        .build()?;
-    let component = Subject::Component(Arc::new(connector));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let started = Instant::now();
-        let mut calls = 0;
-        while started.elapsed() < Duration::from_secs(10) {
-            run(&component, Operation::Tag, 1_000, 8).await?;
-            calls += 1_000;
-        }
-        eprintln!("{calls} calls in {:?}", started.elapsed());
-        Ok(())
-    })
+        .build()?
+        .block_on(async {
+            let started = Instant::now();
+            let mut calls = 0;
+            while started.elapsed() < Duration::from_secs(20) {
+                run_per_core(&cores, &same, 1, Operation::Tag, 2_000, 32).await?;
+                calls += 2_000;
+            }
+            eprintln!("{calls} calls in {:?}", started.elapsed());
+            Ok(())
+        })
 }
 
-async fn measure(simulator: &Simulator, dixa: &Path) -> Result<Report> {
-    let base_url = simulator.base_url();
-    let native = Subject::Native(Arc::new(NativeClient::new(
-        base_url.clone(),
+fn measure(bench: &Bench, simulator: &Simulator, dixa: &Path) -> Result<Report> {
+    let seed = bench.subject(Target::Native(Arc::new(NativeClient::new(
+        bench.base_url.clone(),
         DEFAULT_API_KEY,
-    )));
-    let connector = Arc::new(
-        Connector::builder()
-            .base_url(&base_url)
-            .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
-            .rate_limit(RateLimit::UNLIMITED)
-            .build()?,
-    );
-    let component = Subject::Component(Arc::clone(&connector));
+    ))));
+    on_client_thread(async move { seed_lists(&seed).await })?;
 
-    let mut latencies = Vec::new();
-    let mut throughputs = Vec::new();
-    for operation in Operation::ALL {
-        eprintln!("{}: latency and throughput", operation.name());
-        for subject in [&native, &component] {
-            run(subject, operation, WARMUP, 1).await?;
-        }
-        let native_samples = latency(&native, operation).await?;
-        let component_samples = latency(&component, operation).await?;
-        latencies.push(Latency::new(operation, &native_samples, &component_samples));
-        for concurrency in CONCURRENCIES {
-            let native_rate = CALLS as f64
-                / run(&native, operation, CALLS, concurrency)
-                    .await?
-                    .as_secs_f64();
-            let component_rate = CALLS as f64
-                / run(&component, operation, CALLS, concurrency)
-                    .await?
-                    .as_secs_f64();
-            throughputs.push(Throughput {
-                operation,
-                concurrency,
-                native: native_rate,
-                component: component_rate,
-            });
-        }
-    }
+    eprintln!("latency and CPU per call at concurrency 1");
+    let subjects = bench.subjects()?;
+    let calls = bench.calls;
+    let latencies = on_client_thread(async move { latencies(&subjects, calls).await })?;
+
+    eprintln!("throughput");
+    let subjects = bench.subjects()?;
+    let throughputs = on_client_threads(throughputs(&subjects, calls))?;
+
+    eprintln!("throughput on per-core runtimes");
+    let per_core = per_core_throughputs(bench)?;
+
+    eprintln!("host calls per request");
+    let host_calls = host_calls(bench)?;
 
     eprintln!("setup costs");
-    let setup = setup_costs(&base_url, &connector, dixa, simulator).await?;
+    let setup = setup_costs(bench, dixa)?;
+
     eprintln!("memory per in-flight call");
-    let native_rss = rss_per_call(&native, simulator).await?;
-    let component_rss = rss_per_call(&component, simulator).await?;
+    let mut rss = Vec::new();
+    for subject in bench.subjects()? {
+        rss.push(on_client_threads(rss_per_call(&subject, simulator))?);
+    }
+
+    eprintln!("the guest at another opt-level");
+    let opt_levels = opt_levels(bench, None)?;
 
     Ok(Report {
         latencies,
         throughputs,
+        per_core,
+        host_calls,
         setup,
-        component_bytes: dixa_host::EMBEDDED_COMPONENT.len(),
-        rss_per_call_native: native_rss,
-        rss_per_call_component: component_rss,
+        sizes: Sizes {
+            plain: dixa_host::EMBEDDED_COMPONENT.len(),
+            service: dixa_host::EMBEDDED_SERVICE_COMPONENT.len(),
+        },
+        opt_levels,
+        rss_per_call: rss,
     })
 }
 
-/// Per-call latency, one call at a time.
-async fn latency(subject: &Subject, operation: Operation) -> Result<Vec<Duration>> {
-    let mut samples = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
-        let started = Instant::now();
-        subject.call(operation).await.map_err(anyhow::Error::msg)?;
-        samples.push(started.elapsed());
+/// Gives the listed conversation its notes and tags.
+async fn seed_lists(native: &Subject) -> Result<()> {
+    let Target::Native(client) = &native.target else {
+        bail!("seeding needs the native client");
+    };
+    let mut seed = Inputs::new();
+    seed.note.conversation_id = LISTED_CONVERSATION.into();
+    seed.tag.conversation_id = LISTED_CONVERSATION.into();
+    for _ in 0..3 {
+        client
+            .call(Operation::Note, &seed)
+            .await
+            .map_err(anyhow::Error::msg)?;
     }
-    Ok(samples)
+    client
+        .call(Operation::Tag, &seed)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    Ok(())
 }
 
-/// Runs `calls` calls with `concurrency` workers; the wall time.
+/// Runs `work` on a new current-thread runtime on one client thread: every
+/// hand-off of a call stays on that thread, for native and component alike.
+fn on_client_thread<T: Send + 'static>(
+    work: impl Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    std::thread::Builder::new()
+        .name(cpu::CLIENT_THREAD.into())
+        .spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(work)
+        })?
+        .join()
+        .map_err(|_| anyhow::anyhow!("a client thread panicked"))?
+}
+
+/// Runs `work` on a new multi-thread runtime with a worker per core, as an
+/// embedder's default tokio runtime would. `work` itself only spawns the
+/// calls onto the workers and waits for them.
+fn on_client_threads<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_multi_thread()
+        .thread_name(cpu::CLIENT_THREAD)
+        .enable_all()
+        .build()?
+        .block_on(work)
+}
+
+/// Latency and the thread's CPU per call, one call at a time on one thread.
+async fn latencies(subjects: &[Subject; 3], calls: Calls) -> Result<Vec<Latency>> {
+    let mut rows = Vec::new();
+    for operation in Operation::ALL {
+        for subject in subjects {
+            for _ in 0..calls.warmup {
+                subject.call(operation).await.map_err(anyhow::Error::msg)?;
+            }
+        }
+        let mut samples: [Vec<Duration>; 3] = Default::default();
+        let mut cpu = [Duration::ZERO; 3];
+        for _ in 0..ROUNDS {
+            for ((subject, samples), cpu) in subjects.iter().zip(&mut samples).zip(&mut cpu) {
+                let started_cpu = cpu::this_thread();
+                for _ in 0..calls.latency / ROUNDS {
+                    let started = Instant::now();
+                    subject.call(operation).await.map_err(anyhow::Error::msg)?;
+                    samples.push(started.elapsed());
+                }
+                *cpu += cpu::this_thread().saturating_sub(started_cpu);
+            }
+        }
+        let per_call = (calls.latency / ROUNDS * ROUNDS) as u32;
+        let [s0, s1, s2] = samples;
+        let [c0, c1, c2] = cpu;
+        let clients = [(s0, c0), (s1, c1), (s2, c2)].map(|(samples, cpu)| ClientLatency {
+            p50: percentile(&samples, 50),
+            p99: percentile(&samples, 99),
+            cpu_per_call: cpu / per_call,
+        });
+        rows.push(Latency { operation, clients });
+    }
+    Ok(rows)
+}
+
+fn percentile(samples: &[Duration], p: usize) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let index = (sorted.len() * p / 100).min(sorted.len().saturating_sub(1));
+    sorted.get(index).copied().unwrap_or_default()
+}
+
+/// Calls per second and the client threads' CPU per call at each
+/// concurrency: the medians of `calls.runs` runs, the clients interleaved.
+async fn throughputs(subjects: &[Subject; 3], calls: Calls) -> Result<Vec<Throughput>> {
+    let mut rows = Vec::new();
+    for operation in Operation::ALL {
+        eprintln!("  {}", operation.name());
+        for subject in subjects {
+            run(subject, operation, calls.warmup, 8).await?;
+        }
+        for concurrency in CONCURRENCIES {
+            let mut rates: [Vec<f64>; 3] = Default::default();
+            let mut cpus: [Vec<Duration>; 3] = Default::default();
+            for _ in 0..calls.runs {
+                for ((subject, rates), cpus) in subjects.iter().zip(&mut rates).zip(&mut cpus) {
+                    let started_cpu = cpu::client_threads();
+                    let wall = run(subject, operation, calls.throughput, concurrency).await?;
+                    let cpu = cpu::client_threads().saturating_sub(started_cpu);
+                    rates.push(calls.throughput as f64 / wall.as_secs_f64());
+                    cpus.push(cpu / calls.throughput as u32);
+                }
+            }
+            let [r0, r1, r2] = rates;
+            let [c0, c1, c2] = cpus;
+            let clients = [(r0, c0), (r1, c1), (r2, c2)].map(rate);
+            rows.push(Throughput {
+                operation,
+                concurrency,
+                clients,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// The median rate and CPU per call of several runs.
+fn rate((mut rates, mut cpus): (Vec<f64>, Vec<Duration>)) -> ClientRate {
+    ClientRate {
+        per_second: median(&mut rates),
+        cpu_per_call: median(&mut cpus),
+    }
+}
+
+fn median<T: PartialOrd + Copy + Default>(values: &mut [T]) -> T {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    values.get(values.len() / 2).copied().unwrap_or_default()
+}
+
+/// Runs `calls` calls with `concurrency` tasks; the wall time.
 async fn run(
     subject: &Subject,
     operation: Operation,
@@ -236,104 +517,240 @@ async fn run(
     Ok(started.elapsed())
 }
 
-/// Median of `runs` timings of `f`.
-async fn median<F, Fut>(runs: usize, mut f: F) -> Result<Duration>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Duration>>,
-{
-    let mut samples = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        samples.push(f().await?);
-    }
-    samples.sort();
-    samples
-        .get(samples.len() / 2)
-        .copied()
-        .ok_or_else(|| anyhow::anyhow!("no samples"))
+/// Throughput and client CPU at concurrency 32 with every call task on one of
+/// [`PerCore`]'s current-thread runtimes, for native (a client per core, so
+/// its connections live there too) and warm instances (the connector's pool
+/// per core): medians of the runs, interleaved.
+fn per_core_throughputs(bench: &Bench) -> Result<Vec<PerCoreThroughput>> {
+    const CONCURRENCY: usize = 32;
+    let cores = PerCore::for_each_core(cpu::CLIENT_THREAD)?;
+    let natives: Vec<Subject> = (0..cores.threads())
+        .map(|_| {
+            let native = NativeClient::new(bench.base_url.clone(), DEFAULT_API_KEY);
+            bench.subject(Target::Native(Arc::new(native)))
+        })
+        .collect();
+    let warm = bench.component(InstanceReuse::WARM)?;
+    let calls = bench.calls;
+    let waiter = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    waiter.block_on(async {
+        let mut rows = Vec::new();
+        for operation in Operation::ALL {
+            let mut rates: [Vec<f64>; 2] = Default::default();
+            let mut cpus: [Vec<Duration>; 2] = Default::default();
+            let subjects = |client: usize, worker: usize| match client {
+                0 => natives.get(worker % natives.len()).cloned(),
+                _ => Some(warm.clone()),
+            };
+            for client in 0..2 {
+                run_per_core(&cores, &subjects, client, operation, calls.warmup, 8).await?;
+            }
+            for _ in 0..calls.runs {
+                for (client, (rates, cpus)) in rates.iter_mut().zip(&mut cpus).enumerate() {
+                    let started_cpu = cpu::client_threads();
+                    let wall = run_per_core(
+                        &cores,
+                        &subjects,
+                        client,
+                        operation,
+                        calls.throughput,
+                        CONCURRENCY,
+                    )
+                    .await?;
+                    let cpu = cpu::client_threads().saturating_sub(started_cpu);
+                    rates.push(calls.throughput as f64 / wall.as_secs_f64());
+                    cpus.push(cpu / calls.throughput as u32);
+                }
+            }
+            let [native_rates, warm_rates] = rates;
+            let [native_cpus, warm_cpus] = cpus;
+            rows.push(PerCoreThroughput {
+                operation,
+                concurrency: CONCURRENCY,
+                native: rate((native_rates, native_cpus)),
+                warm: rate((warm_rates, warm_cpus)),
+            });
+        }
+        Ok(rows)
+    })
 }
 
-async fn setup_costs(
-    base_url: &str,
-    connector: &Connector,
-    dixa: &Path,
-    simulator: &Simulator,
-) -> Result<Setup> {
+/// [`run`] with worker `i` on core `i % cores`, calling through
+/// `subjects(client, i)`.
+async fn run_per_core(
+    cores: &PerCore,
+    subjects: &impl Fn(usize, usize) -> Option<Subject>,
+    client: usize,
+    operation: Operation,
+    calls: usize,
+    concurrency: usize,
+) -> Result<Duration> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers = (0..concurrency)
+        .map(|worker| {
+            let subject = subjects(client, worker).context("no client")?;
+            let next = Arc::clone(&next);
+            Ok(cores.spawn(async move {
+                while next.fetch_add(1, Ordering::Relaxed) < calls {
+                    subject.call(operation).await?;
+                }
+                Ok::<_, String>(())
+            }))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for worker in workers {
+        worker.await?.map_err(anyhow::Error::msg)?;
+    }
+    Ok(started.elapsed())
+}
+
+/// The guest's calls into the host (imports and runtime libcalls) per call of
+/// each operation, in warm and in fresh instances.
+fn host_calls(bench: &Bench) -> Result<Vec<HostCalls>> {
+    const CALLS: u64 = 100;
+    let counted = |reuse| -> Result<Subject> {
+        let connector = Connector::builder()
+            .base_url(&bench.base_url)
+            .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
+            .rate_limit(RateLimit::UNLIMITED)
+            .cache_dir(Some(bench.cache.clone()))
+            .instance_reuse(reuse)
+            .count_host_calls(true)
+            .build()?;
+        Ok(bench.subject(Target::Component(Arc::new(connector))))
+    };
+    let warm = counted(InstanceReuse::WARM)?;
+    let fresh = counted(InstanceReuse::Fresh)?;
+    on_client_thread(async move {
+        let mut rows = Vec::new();
+        for operation in Operation::ALL {
+            let mut per_call = [0.0; 2];
+            for (subject, per_call) in [&warm, &fresh].into_iter().zip(&mut per_call) {
+                let Target::Component(connector) = &subject.target else {
+                    bail!("host calls are counted on the component");
+                };
+                // The first call of a warm instance reads its config.
+                subject.call(operation).await.map_err(anyhow::Error::msg)?;
+                let before = connector.host_calls().unwrap_or_default();
+                for _ in 0..CALLS {
+                    subject.call(operation).await.map_err(anyhow::Error::msg)?;
+                }
+                let after = connector.host_calls().unwrap_or_default();
+                *per_call = (after - before) as f64 / CALLS as f64;
+            }
+            rows.push(HostCalls {
+                operation,
+                warm: per_call[0],
+                fresh: per_call[1],
+            });
+        }
+        Ok(rows)
+    })
+}
+
+/// Median of `runs` timings of `f`.
+fn median_of<F>(runs: usize, mut f: F) -> Result<Duration>
+where
+    F: FnMut() -> Result<Duration>,
+{
+    let mut samples = (0..runs).map(|_| f()).collect::<Result<Vec<_>>>()?;
+    Ok(median(&mut samples))
+}
+
+fn setup_costs(bench: &Bench, dixa: &Path) -> Result<Setup> {
     let build = |cache: Option<PathBuf>| {
         let started = Instant::now();
         Connector::builder()
-            .base_url(base_url)
+            .base_url(&bench.base_url)
             .cache_dir(cache)
             .build()
             .map(|_| started.elapsed())
             .map_err(anyhow::Error::from)
     };
-    let cache = std::env::temp_dir().join(format!("dixa-bench-cache-{}", std::process::id()));
-    let cold = median(5, || async { build(None) }).await?;
-    build(Some(cache.clone()))?;
-    let cached = median(21, || async { build(Some(cache.clone())) }).await?;
+    let cold = median_of(5, || build(None))?;
+    build(Some(bench.cache.clone()))?;
+    let cached = median_of(21, || build(Some(bench.cache.clone())))?;
 
-    for _ in 0..1_000 {
-        connector.check().await?;
-    }
-    let instantiations = 10_000;
-    let started = Instant::now();
-    for _ in 0..instantiations {
-        connector.check().await?;
-    }
-    let instantiate = started.elapsed() / instantiations;
-    let started = Instant::now();
-    for _ in 0..instantiations {
-        let invalid = dixa_host::TagInput {
-            conversation_id: String::new(),
-            tag_id: "t".into(),
-        };
-        if connector.tag_conversation(invalid).await.is_ok() {
-            bail!("an empty conversation id was accepted");
-        }
-    }
-    let rejected_call = started.elapsed() / instantiations;
+    let warm = Arc::new(bench.connector(ComponentSource::Embedded, InstanceReuse::WARM)?);
+    let fresh = Arc::new(bench.connector(ComponentSource::Embedded, InstanceReuse::Fresh)?);
+    let (instance_warm, instance_fresh, rejected_warm, rejected_fresh) =
+        on_client_thread(async move {
+            Ok((
+                per_call(|| warm.check()).await?,
+                per_call(|| fresh.check()).await?,
+                per_call(|| rejected(&warm)).await?,
+                per_call(|| rejected(&fresh)).await?,
+            ))
+        })?;
 
     let cli = |args: &[&str]| {
-        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        let cache = cache.clone();
-        let base_url = simulator.base_url();
-        let dixa = dixa.to_owned();
-        async move {
-            let started = Instant::now();
-            let status = Command::new(&dixa)
-                .args(&args)
-                .env("DIXA_API_KEY", DEFAULT_API_KEY)
-                .env("DIXA_CACHE_DIR", &cache)
-                .env("DIXA_BASE_URL", base_url)
-                .stdout(std::process::Stdio::null())
-                .status()?;
-            if !status.success() {
-                bail!("dixa {args:?} failed: {status}");
-            }
-            Ok(started.elapsed())
+        let started = Instant::now();
+        let status = Command::new(dixa)
+            .args(args)
+            .env("DIXA_API_KEY", DEFAULT_API_KEY)
+            .env("DIXA_CACHE_DIR", &bench.cache)
+            .env("DIXA_BASE_URL", &bench.base_url)
+            .stdout(std::process::Stdio::null())
+            .status()?;
+        if !status.success() {
+            bail!("dixa {args:?} failed: {status}");
         }
+        Ok(started.elapsed())
     };
     let tag = serde_json::to_string(&tag_example())?;
-    let spawn = median(21, || cli(&["--version"])).await?;
-    let cli_cached = median(21, || cli(&["tag-conversation", &tag])).await?;
-    let cli_uncached = median(11, || cli(&["--no-cache", "tag-conversation", &tag])).await?;
-    let _ = std::fs::remove_dir_all(&cache);
+    let spawn = median_of(21, || cli(&["--version"]))?;
+    let cli_cached = median_of(21, || cli(&["tag-conversation", &tag]))?;
+    let cli_uncached = median_of(11, || cli(&["--no-cache", "tag-conversation", &tag]))?;
     Ok(Setup {
         cold,
         cached,
-        instantiate,
-        rejected_call,
+        instance_warm,
+        instance_fresh,
+        rejected_warm,
+        rejected_fresh,
         spawn,
         cli_cached,
         cli_uncached,
     })
 }
 
+/// A call the guest rejects before any HTTP: instance, config, validation.
+async fn rejected(connector: &Connector) -> Result<(), dixa_host::Error> {
+    let invalid = TagInput {
+        conversation_id: String::new(),
+        tag_id: "t".into(),
+    };
+    match connector.tag_conversation(invalid).await {
+        Ok(_) => Err(dixa_host::Error::component("an empty id was accepted")),
+        Err(dixa_host::Error::Connector(dixa_host::ConnectorError::InvalidInput { .. })) => Ok(()),
+        Err(other) => Err(other),
+    }
+}
+
+/// Mean time of `call` over 10,000 calls, after 1,000 to warm up.
+async fn per_call<F, Fut>(mut call: F) -> Result<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), dixa_host::Error>>,
+{
+    for _ in 0..1_000 {
+        call().await?;
+    }
+    let calls = 10_000;
+    let started = Instant::now();
+    for _ in 0..calls {
+        call().await?;
+    }
+    Ok(started.elapsed() / calls)
+}
+
 /// Resident memory added per in-flight call: `IN_FLIGHT` calls held open by
 /// the simulator, resident set sampled while they wait.
 async fn rss_per_call(subject: &Subject, simulator: &Simulator) -> Result<f64> {
-    run(subject, Operation::Tag, 100, IN_FLIGHT).await?;
+    run(subject, Operation::Tag, 200, IN_FLIGHT).await?;
     let baseline = rss_bytes()?;
     for _ in 0..IN_FLIGHT {
         simulator.inject(Fault::Delay(Duration::from_millis(400)));
@@ -359,6 +776,89 @@ fn rss_bytes() -> Result<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .context("no VmRSS in /proc/self/status")?;
     Ok(kb * 1024)
+}
+
+/// The shipped guest against the same guest built at opt-level `other` (by
+/// default the other candidate: 3 against "s", else "s"), both in warm
+/// instances: size, CPU and p50 per call at concurrency 1, interleaved on one
+/// thread. `--compare-opt-level LEVEL` runs only this.
+fn opt_levels(bench: &Bench, other: Option<&str>) -> Result<OptLevel> {
+    let shipped = shipped_opt_level()?;
+    let other = other.unwrap_or(if shipped == "3" { "s" } else { "3" });
+    let wasm = bench.cache.join(format!("guest-opt-{other}.wasm"));
+    guest_build::build_component_at_opt_level(
+        &workspace(),
+        &guest_build::ComponentBuild::guest(&[], "bench-guest"),
+        &wasm,
+        other,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let other_bytes = std::fs::read(&wasm)?;
+    let other_size = other_bytes.len();
+    let subjects = [
+        bench.component(InstanceReuse::WARM)?,
+        bench.subject(Target::Component(Arc::new(bench.connector(
+            ComponentSource::Bytes(other_bytes),
+            InstanceReuse::WARM,
+        )?))),
+    ];
+    let calls = bench.calls;
+    let cpu = on_client_thread(async move {
+        let mut rows = Vec::new();
+        for operation in Operation::ALL {
+            let mut cpu = [Duration::ZERO; 2];
+            let mut samples: [Vec<Duration>; 2] = Default::default();
+            for subject in &subjects {
+                for _ in 0..calls.warmup {
+                    subject.call(operation).await.map_err(anyhow::Error::msg)?;
+                }
+            }
+            for _ in 0..ROUNDS {
+                for ((subject, cpu), samples) in subjects.iter().zip(&mut cpu).zip(&mut samples) {
+                    let started_cpu = cpu::this_thread();
+                    for _ in 0..calls.latency / ROUNDS {
+                        let started = Instant::now();
+                        subject.call(operation).await.map_err(anyhow::Error::msg)?;
+                        samples.push(started.elapsed());
+                    }
+                    *cpu += cpu::this_thread().saturating_sub(started_cpu);
+                }
+            }
+            let n = (calls.latency / ROUNDS * ROUNDS) as u32;
+            rows.push((
+                operation,
+                [cpu[0] / n, cpu[1] / n],
+                [percentile(&samples[0], 50), percentile(&samples[1], 50)],
+            ));
+        }
+        Ok(rows)
+    })?;
+    Ok(OptLevel {
+        shipped,
+        other: other.to_owned(),
+        shipped_size: dixa_host::EMBEDDED_COMPONENT.len(),
+        other_size,
+        per_operation: cpu,
+    })
+}
+
+/// The `opt-level` of the `guest` profile in the workspace's Cargo.toml.
+fn shipped_opt_level() -> Result<String> {
+    let manifest = std::fs::read_to_string(workspace().join("Cargo.toml"))?;
+    let profile = manifest
+        .split("[profile.guest]")
+        .nth(1)
+        .context("no [profile.guest] in Cargo.toml")?;
+    let level = profile
+        .lines()
+        .take_while(|line| !line.starts_with('['))
+        .find_map(|line| line.trim().strip_prefix("opt-level"))
+        .context("no opt-level in [profile.guest]")?;
+    Ok(level
+        .trim_start_matches([' ', '='])
+        .trim()
+        .trim_matches('"')
+        .to_owned())
 }
 
 fn workspace() -> PathBuf {

@@ -1,14 +1,16 @@
-//! The baseline: the same three requests from plain native Rust. It builds and
-//! parses JSON with the guest's own modules (compiled natively) and sends with a
-//! pooled hyper client, so the only difference left is the sandbox.
+//! The baseline: the same requests from plain native Rust. It builds and
+//! parses JSON with the guest's own modules (compiled natively) and sends with
+//! a pooled hyper client, so the only difference left is the sandbox.
 
 use bytes::Bytes;
-use dixa_contract::types as model;
-use dixa_guest::{request, response};
+use dixa_guest::request::{self, DixaRequest};
+use dixa_guest::response;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+
+use crate::{Inputs, Operation};
 
 /// A native Dixa client.
 pub struct NativeClient {
@@ -28,27 +30,52 @@ impl NativeClient {
         }
     }
 
-    pub async fn create_internal_note(
-        &self,
-        input: &model::NoteInput,
-    ) -> Result<model::Note, String> {
-        let request = request::create_internal_note(input).map_err(|e| e.to_string())?;
-        let body = self.send(&request).await?;
-        response::note(&body).map_err(|e| e.to_string())
+    /// Runs `operation` on its input from `inputs`: request, send, parse.
+    pub async fn call(&self, operation: Operation, inputs: &Inputs) -> Result<(), String> {
+        let text = |e: dixa_guest::error::Error| e.to_string();
+        match operation {
+            Operation::Note => {
+                let body = self
+                    .send(request::create_internal_note(&inputs.note).map_err(text)?)
+                    .await?;
+                response::note(&body).map(drop)
+            }
+            Operation::Message => {
+                let body = self
+                    .send(request::add_message(&inputs.message).map_err(text)?)
+                    .await?;
+                response::message(&body).map(drop)
+            }
+            Operation::Tag => self
+                .send(request::tag_conversation(&inputs.tag).map_err(text)?)
+                .await
+                .map(drop),
+            Operation::Untag => self
+                .send(request::untag_conversation(&inputs.tag).map_err(text)?)
+                .await
+                .map(drop),
+            Operation::ListTags => {
+                let body = self
+                    .send(request::list_conversation_tags(&inputs.listed).map_err(text)?)
+                    .await?;
+                response::tags(&body).map(drop)
+            }
+            Operation::ListNotes => {
+                let body = self
+                    .send(request::list_internal_notes(&inputs.listed).map_err(text)?)
+                    .await?;
+                response::notes(&body).map(drop)
+            }
+            Operation::Notes => {
+                let body = self
+                    .send(request::create_internal_notes(&inputs.notes).map_err(text)?)
+                    .await?;
+                response::note_outcomes(&body, inputs.notes.notes.len()).map(drop)
+            }
+        }
     }
 
-    pub async fn add_message(&self, input: &model::MessageInput) -> Result<model::Message, String> {
-        let request = request::add_message(input).map_err(|e| e.to_string())?;
-        let body = self.send(&request).await?;
-        response::message(&body).map_err(|e| e.to_string())
-    }
-
-    pub async fn tag_conversation(&self, input: &model::TagInput) -> Result<(), String> {
-        let request = request::tag_conversation(input).map_err(|e| e.to_string())?;
-        self.send(&request).await.map(drop)
-    }
-
-    async fn send(&self, request: &request::DixaRequest) -> Result<Bytes, String> {
+    async fn send(&self, request: DixaRequest) -> Result<Bytes, String> {
         let method = hyper::Method::from_bytes(request.method.as_str().as_bytes())
             .map_err(|e| e.to_string())?;
         let mut builder = hyper::Request::builder()
@@ -60,7 +87,7 @@ impl NativeClient {
         if request.body.is_some() {
             builder = builder.header("content-type", "application/json");
         }
-        let body = Full::new(Bytes::from(request.body.clone().unwrap_or_default()));
+        let body = Full::new(Bytes::from(request.body.unwrap_or_default()));
         let response = self
             .client
             .request(builder.body(body).map_err(|e| e.to_string())?)

@@ -7,41 +7,51 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::json;
 
-use crate::Operation;
+use crate::{Client, Operation};
+
+/// One client's latency at concurrency 1.
+#[derive(Clone, Copy)]
+pub struct ClientLatency {
+    pub p50: Duration,
+    pub p99: Duration,
+    /// CPU time of the client's one thread per call.
+    pub cpu_per_call: Duration,
+}
 
 pub struct Latency {
     pub operation: Operation,
-    pub native_p50: Duration,
-    pub native_p99: Duration,
-    pub component_p50: Duration,
-    pub component_p99: Duration,
+    /// Native, warm, fresh.
+    pub clients: [ClientLatency; 3],
 }
 
-impl Latency {
-    pub fn new(operation: Operation, native: &[Duration], component: &[Duration]) -> Self {
-        Latency {
-            operation,
-            native_p50: percentile(native, 50),
-            native_p99: percentile(native, 99),
-            component_p50: percentile(component, 50),
-            component_p99: percentile(component, 99),
-        }
-    }
-}
-
-fn percentile(samples: &[Duration], p: usize) -> Duration {
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    let index = (sorted.len() * p / 100).min(sorted.len().saturating_sub(1));
-    sorted.get(index).copied().unwrap_or_default()
+/// One client's throughput: medians of several runs.
+#[derive(Clone, Copy)]
+pub struct ClientRate {
+    pub per_second: f64,
+    /// CPU time of all the client threads per call.
+    pub cpu_per_call: Duration,
 }
 
 pub struct Throughput {
     pub operation: Operation,
     pub concurrency: usize,
-    /// Calls per second.
-    pub native: f64,
-    pub component: f64,
+    /// Native, warm, fresh.
+    pub clients: [ClientRate; 3],
+}
+
+/// Native and warm with the calls on per-core current-thread runtimes.
+pub struct PerCoreThroughput {
+    pub operation: Operation,
+    pub concurrency: usize,
+    pub native: ClientRate,
+    pub warm: ClientRate,
+}
+
+/// The guest's calls into the host per call.
+pub struct HostCalls {
+    pub operation: Operation,
+    pub warm: f64,
+    pub fresh: f64,
 }
 
 pub struct Setup {
@@ -49,24 +59,59 @@ pub struct Setup {
     pub cold: Duration,
     /// Engine + deserialize from the disk cache.
     pub cached: Duration,
-    /// Store + instantiate from `InstancePre`.
-    pub instantiate: Duration,
-    /// A whole call that the guest rejects before any HTTP: instantiate, config, validation.
-    pub rejected_call: Duration,
+    /// Getting a warm instance ready for a call ([`Connector::check`]).
+    pub instance_warm: Duration,
+    /// A fresh store and instance.
+    pub instance_fresh: Duration,
+    /// A whole call that the guest rejects before any HTTP, warm and fresh.
+    pub rejected_warm: Duration,
+    pub rejected_fresh: Duration,
     /// `dixa --version`: the process spawn alone.
     pub spawn: Duration,
     pub cli_cached: Duration,
     pub cli_uncached: Duration,
 }
 
+pub struct Sizes {
+    pub plain: usize,
+    pub service: usize,
+}
+
+/// The shipped guest against the other candidate opt-level.
+pub struct OptLevel {
+    pub shipped: String,
+    pub other: String,
+    pub shipped_size: usize,
+    pub other_size: usize,
+    /// CPU per call (shipped, other) and p50 (shipped, other), warm.
+    pub per_operation: Vec<(Operation, [Duration; 2], [Duration; 2])>,
+}
+
 pub struct Report {
     pub latencies: Vec<Latency>,
     pub throughputs: Vec<Throughput>,
+    pub per_core: Vec<PerCoreThroughput>,
+    pub host_calls: Vec<HostCalls>,
     pub setup: Setup,
-    pub component_bytes: usize,
-    pub rss_per_call_native: f64,
-    pub rss_per_call_component: f64,
+    pub sizes: Sizes,
+    pub opt_levels: OptLevel,
+    /// Bytes per in-flight call: native, warm, fresh.
+    pub rss_per_call: Vec<f64>,
 }
+
+/// Index of each client in the arrays above.
+const NATIVE: usize = 0;
+const WARM: usize = 1;
+const FRESH: usize = 2;
+
+/// The targets of issue 12, as ratios to native in the default (warm) mode.
+const CPU_RATIO: f64 = 3.0;
+const THROUGHPUT_RATIO: f64 = 0.6;
+const P50_RATIO: f64 = 1.3;
+const P99_RATIO: f64 = 1.5;
+const INSTANCE_MICROS: f64 = 5.0;
+const PLAIN_BYTES: usize = 375_000;
+const SERVICE_BYTES: usize = 420_000;
 
 fn us(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
@@ -74,6 +119,10 @@ fn us(d: Duration) -> String {
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn kb(bytes: usize) -> String {
+    format!("{:.1} KB", bytes as f64 / 1000.0)
 }
 
 fn ratio(component: Duration, native: Duration) -> f64 {
@@ -94,235 +143,368 @@ impl Report {
         Ok(())
     }
 
-    fn cli_over_spawn(&self) -> Duration {
-        self.setup.cli_cached.saturating_sub(self.setup.spawn)
-    }
-
     fn markdown(&self) -> String {
         let mut md = String::new();
         let _ = writeln!(md, "# Benchmarks\n");
         let _ = writeln!(
             md,
             "Produced by `cargo run --release -p dixa-bench` in one run against one loopback \
-             simulator: the connector component through the `dixa-host` library (warm \
-             `Connector`, a fresh `Store` and instance per call) versus a native Rust client \
-             (pooled hyper, the guest's own JSON code compiled natively). Ratios are \
-             component / native from the same run; absolute numbers vary with the machine.\n"
+             simulator (on a thread of its own): every operation through the `dixa-host` \
+             library, in warm instances (the default for the embedded component) and in fresh \
+             ones, versus a native Rust client (pooled hyper, the guest's own JSON code compiled \
+             natively). Ratios are component / native from the same run; absolute numbers vary \
+             with the machine. Latency and CPU per call at concurrency 1 run on one \
+             current-thread runtime, so no call crosses threads on either side; throughput runs \
+             on a multi-thread runtime with a worker per core, each figure the median of several \
+             runs with the clients interleaved. CPU is the client threads' time on a CPU \
+             (`/proc/…/schedstat`), the simulator's excluded.\n"
         );
         let _ = writeln!(md, "Machine: {}\n", machine());
-
-        let _ = writeln!(md, "## Targets\n\n| target | measured | |\n|---|---|---|");
-        for l in &self.latencies {
-            let p50 = ratio(l.component_p50, l.native_p50);
-            let p99 = ratio(l.component_p99, l.native_p99);
-            let _ = writeln!(
-                md,
-                "| {} p50 ≤ 1.10× native | {p50:.2}× | {} |",
-                l.operation.name(),
-                verdict(p50 <= 1.10)
-            );
-            let _ = writeln!(
-                md,
-                "| {} p99 ≤ 1.25× native | {p99:.2}× | {} |",
-                l.operation.name(),
-                verdict(p99 <= 1.25)
-            );
-        }
-        for t in self.throughputs.iter().filter(|t| t.concurrency == 32) {
-            let r = t.component / t.native;
-            let _ = writeln!(
-                md,
-                "| {} throughput at 32 ≥ 0.90× native | {r:.2}× | {} |",
-                t.operation.name(),
-                verdict(r >= 0.90)
-            );
-        }
-        let _ = writeln!(
-            md,
-            "| instantiate from `InstancePre` < 50 µs | {} | {} |",
-            us(self.setup.instantiate),
-            verdict(self.setup.instantiate < Duration::from_micros(50))
-        );
-        let _ = writeln!(
-            md,
-            "| cached CLI start < 20 ms over the spawn | {} | {} |",
-            ms(self.cli_over_spawn()),
-            verdict(self.cli_over_spawn() < Duration::from_millis(20))
-        );
-        let _ = writeln!(
-            md,
-            "| component ≤ 250 KB | {:.1} KB | {} |\n",
-            self.component_bytes as f64 / 1000.0,
-            verdict(self.component_bytes <= 250_000)
-        );
-
-        let _ = writeln!(
-            md,
-            "## Latency at concurrency 1\n\n| operation | native p50 | component p50 | ratio | native p99 | component p99 | ratio |\n|---|---|---|---|---|---|---|"
-        );
-        for l in &self.latencies {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {:.2}× | {} | {} | {:.2}× |",
-                l.operation.name(),
-                us(l.native_p50),
-                us(l.component_p50),
-                ratio(l.component_p50, l.native_p50),
-                us(l.native_p99),
-                us(l.component_p99),
-                ratio(l.component_p99, l.native_p99)
-            );
-        }
-        let _ = writeln!(
-            md,
-            "\n## Throughput (calls/s)\n\n| operation | concurrency | native | component | ratio |\n|---|---|---|---|---|"
-        );
-        for t in &self.throughputs {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {:.0} | {:.0} | {:.2}× |",
-                t.operation.name(),
-                t.concurrency,
-                t.native,
-                t.component,
-                t.component / t.native
-            );
-        }
-        let s = &self.setup;
-        let _ = writeln!(md, "\n## Setup\n\n| step | time |\n|---|---|");
-        let _ = writeln!(md, "| engine + compile (no cache) | {} |", ms(s.cold));
-        let _ = writeln!(
-            md,
-            "| engine + load from the disk cache | {} |",
-            ms(s.cached)
-        );
-        let _ = writeln!(
-            md,
-            "| store + instantiate from `InstancePre` | {} |",
-            us(s.instantiate)
-        );
-        let _ = writeln!(
-            md,
-            "| a call rejected by validation (instantiate + config + guest logic, no HTTP) | {} |",
-            us(s.rejected_call)
-        );
-        let _ = writeln!(md, "| process spawn (`dixa --version`) | {} |", ms(s.spawn));
-        let _ = writeln!(
-            md,
-            "| CLI `tag-conversation`, warm cache | {} |",
-            ms(s.cli_cached)
-        );
-        let _ = writeln!(
-            md,
-            "| CLI `tag-conversation`, `--no-cache` | {} |",
-            ms(s.cli_uncached)
-        );
-        let _ = writeln!(md, "\n## Where the gap comes from\n");
-        if let Some(tag) = self
-            .latencies
-            .iter()
-            .find(|l| l.operation == Operation::Tag)
-        {
-            let gap = tag.component_p50.saturating_sub(tag.native_p50);
-            let guest = s.rejected_call.saturating_sub(s.instantiate);
-            let plumbing = gap.saturating_sub(s.rejected_call);
-            let _ = writeln!(
-                md,
-                "For `tag-conversation` at concurrency 1 the component costs {} more than native \
-                 per call (p50). Of that, {} is the fresh store and instance, {} the guest's own \
-                 work (config reads, validation, building the request), and the remaining {} is \
-                 the `wasi:http` path between guest and host: resources for the request, headers \
-                 and body streams, the send future spawned as its own task, and the response \
-                 body pumped through another stream, each hand-off a task wake-up. The guest's \
-                 code itself is a small share: under `perf record` (`dixa-bench --profile`, \
-                 concurrency 8) JIT-compiled guest code is under 10% of samples; the kernel's \
-                 TCP and scheduler work, allocation and copies in the wasi:http layer dominate.\n",
-                us(gap),
-                us(s.instantiate),
-                us(guest),
-                us(plumbing),
-            );
-        }
-        let _ = writeln!(
-            md,
-            "Changes kept after measuring them: a pooled keep-alive client in the host's \
-             `send_request` hook (wasmtime's default opens a connection per request; the \
-             end-to-end suite checks that calls share one); pooled instance slots kept \
-             resident (`linear_memory_keep_resident`: reset with memset instead of `madvise`, \
-             which caused page faults and cross-core TLB shootdowns on every call); and a \
-             128 KiB guest stack instead of 1 MiB, so what a call touches fits the resident \
-             window. The last two together took `tag-conversation` at concurrency 8 from about \
-             10,000 to about 26,000 calls/s on the development machine. Closing the rest needs a \
-             cheaper path through `wasi:http` (fewer task hand-offs per request) or reusing \
-             instances across calls, which would give up the fresh sandbox per call."
-        );
-        let _ = writeln!(
-            md,
-            "\nSize: the component is one core module (no `wasi_snapshot_preview1` adapter: \
-             Rust 1.95's std for `wasm32-wasip2` calls WASI 0.2 itself) with 271 KB of code. \
-             `twiggy dominators` on an unstripped core module (the `guest` profile with \
-             `CARGO_PROFILE_GUEST_STRIP=false` and `-Clink-arg=--skip-wit-component`) attributes about 111 KB to what only \
-             the function table reaches (std's formatting and panic machinery: `Debug` and \
-             `Display` impls, the panic hook with its symbol demangler, float formatting), about \
-             57 KB to the transport (waki and the `http` crate it builds requests with), and \
-             most of the rest to `serde_json` and the guest's own logic. `opt-level = \"z\"` \
-             saved only 3%. Reaching 250 KB needs waki replaced by direct `wasi:http` calls \
-             (the project builds on waki by design) or std rebuilt without its panic and \
-             formatting machinery (`-Zbuild-std` with `panic_immediate_abort`, nightly only)."
-        );
-
-        let _ = writeln!(md, "\n## Size and memory\n\n| what | value |\n|---|---|");
-        let _ = writeln!(
-            md,
-            "| guest component (release, `guest` profile: opt-level s, LTO, stripped) | {} bytes |",
-            self.component_bytes
-        );
-        let _ = writeln!(
-            md,
-            "| resident memory per in-flight call, native | {:.1} KiB |",
-            self.rss_per_call_native / 1024.0
-        );
-        let _ = writeln!(
-            md,
-            "| resident memory per in-flight call, component | {:.1} KiB |",
-            self.rss_per_call_component / 1024.0
-        );
+        self.targets(&mut md);
+        self.latency_tables(&mut md);
+        self.throughput_table(&mut md);
+        self.per_core_table(&mut md);
+        self.host_call_table(&mut md);
+        self.setup_table(&mut md);
+        self.size_tables(&mut md);
+        md.push_str(EXPLANATION);
         md
     }
 
+    fn targets(&self, md: &mut String) {
+        let _ = writeln!(
+            md,
+            "## Targets (warm instances, the default)\n\n| target | measured | |\n|---|---|---|"
+        );
+        for l in &self.latencies {
+            let (native, warm) = (l.clients[NATIVE], l.clients[WARM]);
+            let name = l.operation.name();
+            let cpu = ratio(warm.cpu_per_call, native.cpu_per_call);
+            let p50 = ratio(warm.p50, native.p50);
+            let p99 = ratio(warm.p99, native.p99);
+            let _ = writeln!(
+                md,
+                "| {name} client CPU per call ≤ {CPU_RATIO}× native | {cpu:.2}× | {} |",
+                verdict(cpu <= CPU_RATIO)
+            );
+            let _ = writeln!(
+                md,
+                "| {name} p50 ≤ {P50_RATIO}× native | {p50:.2}× | {} |",
+                verdict(p50 <= P50_RATIO)
+            );
+            let _ = writeln!(
+                md,
+                "| {name} p99 ≤ {P99_RATIO}× native | {p99:.2}× | {} |",
+                verdict(p99 <= P99_RATIO)
+            );
+        }
+        for t in self.throughputs.iter().filter(|t| t.concurrency == 32) {
+            let r = t.clients[WARM].per_second / t.clients[NATIVE].per_second;
+            let _ = writeln!(
+                md,
+                "| {} throughput at 32 ≥ {THROUGHPUT_RATIO}× native | {r:.2}× | {} |",
+                t.operation.name(),
+                verdict(r >= THROUGHPUT_RATIO)
+            );
+        }
+        let instance = self.setup.instance_warm.as_secs_f64() * 1e6;
+        let _ = writeln!(
+            md,
+            "| instantiate-or-reuse per call < {INSTANCE_MICROS} µs | {instance:.2} µs | {} |",
+            verdict(instance < INSTANCE_MICROS)
+        );
+        let _ = writeln!(
+            md,
+            "| plain component ≤ {} | {} | {} |",
+            kb(PLAIN_BYTES),
+            kb(self.sizes.plain),
+            verdict(self.sizes.plain <= PLAIN_BYTES)
+        );
+        let _ = writeln!(
+            md,
+            "| service component ≤ {} | {} | {} |\n",
+            kb(SERVICE_BYTES),
+            kb(self.sizes.service),
+            verdict(self.sizes.service <= SERVICE_BYTES)
+        );
+    }
+
+    fn latency_tables(&self, md: &mut String) {
+        let _ = writeln!(
+            md,
+            "## Latency at concurrency 1 (one thread)\n\n\
+             | operation | native p50 | warm p50 | ratio | fresh p50 | ratio | native p99 | warm p99 | ratio | fresh p99 | ratio |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|"
+        );
+        for l in &self.latencies {
+            let c = &l.clients;
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.2}× | {} | {:.2}× | {} | {} | {:.2}× | {} | {:.2}× |",
+                l.operation.name(),
+                us(c[NATIVE].p50),
+                us(c[WARM].p50),
+                ratio(c[WARM].p50, c[NATIVE].p50),
+                us(c[FRESH].p50),
+                ratio(c[FRESH].p50, c[NATIVE].p50),
+                us(c[NATIVE].p99),
+                us(c[WARM].p99),
+                ratio(c[WARM].p99, c[NATIVE].p99),
+                us(c[FRESH].p99),
+                ratio(c[FRESH].p99, c[NATIVE].p99),
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\n## Client CPU per call\n\nAt concurrency 1 (one thread) and at 32 (all client \
+             threads, median of the runs).\n\n\
+             | operation | native, 1 | warm, 1 | ratio | fresh, 1 | ratio | native, 32 | warm, 32 | ratio | fresh, 32 | ratio |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|"
+        );
+        for l in &self.latencies {
+            let c = &l.clients;
+            let Some(t) = self
+                .throughputs
+                .iter()
+                .find(|t| t.operation == l.operation && t.concurrency == 32)
+            else {
+                continue;
+            };
+            let t = &t.clients;
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.2}× | {} | {:.2}× | {} | {} | {:.2}× | {} | {:.2}× |",
+                l.operation.name(),
+                us(c[NATIVE].cpu_per_call),
+                us(c[WARM].cpu_per_call),
+                ratio(c[WARM].cpu_per_call, c[NATIVE].cpu_per_call),
+                us(c[FRESH].cpu_per_call),
+                ratio(c[FRESH].cpu_per_call, c[NATIVE].cpu_per_call),
+                us(t[NATIVE].cpu_per_call),
+                us(t[WARM].cpu_per_call),
+                ratio(t[WARM].cpu_per_call, t[NATIVE].cpu_per_call),
+                us(t[FRESH].cpu_per_call),
+                ratio(t[FRESH].cpu_per_call, t[NATIVE].cpu_per_call),
+            );
+        }
+    }
+
+    fn throughput_table(&self, md: &mut String) {
+        let _ = writeln!(
+            md,
+            "\n## Throughput (calls/s, median of the runs)\n\n\
+             | operation | concurrency | native | warm | ratio | fresh | ratio |\n\
+             |---|---|---|---|---|---|---|"
+        );
+        for t in &self.throughputs {
+            let c = &t.clients;
+            let _ = writeln!(
+                md,
+                "| {} | {} | {:.0} | {:.0} | {:.2}× | {:.0} | {:.2}× |",
+                t.operation.name(),
+                t.concurrency,
+                c[NATIVE].per_second,
+                c[WARM].per_second,
+                c[WARM].per_second / c[NATIVE].per_second,
+                c[FRESH].per_second,
+                c[FRESH].per_second / c[NATIVE].per_second,
+            );
+        }
+    }
+
+    fn per_core_table(&self, md: &mut String) {
+        let _ = writeln!(
+            md,
+            "\n## Thread-per-core\n\nThe same runs at concurrency 32 with every call task on \
+             one of `dixa_host::per_core::PerCore`'s current-thread runtimes (one per core, the \
+             connector's connection pool per core; native gets a client per core) next to the \
+             multi-thread runtime above.\n\n\
+             | operation | native, multi-thread | warm, multi-thread | ratio | native, per-core | warm, per-core | ratio | warm CPU, multi-thread | warm CPU, per-core | native CPU, per-core |\n\
+             |---|---|---|---|---|---|---|---|---|---|"
+        );
+        for p in &self.per_core {
+            let Some(multi) = self
+                .throughputs
+                .iter()
+                .find(|t| t.operation == p.operation && t.concurrency == p.concurrency)
+            else {
+                continue;
+            };
+            let m = &multi.clients;
+            let _ = writeln!(
+                md,
+                "| {} | {:.0}/s | {:.0}/s | {:.2}× | {:.0}/s | {:.0}/s | {:.2}× | {} | {} | {} |",
+                p.operation.name(),
+                m[NATIVE].per_second,
+                m[WARM].per_second,
+                m[WARM].per_second / m[NATIVE].per_second,
+                p.native.per_second,
+                p.warm.per_second,
+                p.warm.per_second / p.native.per_second,
+                us(m[WARM].cpu_per_call),
+                us(p.warm.cpu_per_call),
+                us(p.native.cpu_per_call),
+            );
+        }
+    }
+
+    fn host_call_table(&self, md: &mut String) {
+        let _ = writeln!(
+            md,
+            "\n## Host calls per request\n\nCalls from the guest into the host per operation \
+             call (imports, and runtime libcalls such as resource drops), counted with \
+             wasmtime's call hook.\n\n| operation | warm | fresh |\n|---|---|---|"
+        );
+        for h in &self.host_calls {
+            let _ = writeln!(
+                md,
+                "| {} | {:.1} | {:.1} |",
+                h.operation.name(),
+                h.warm,
+                h.fresh
+            );
+        }
+    }
+
+    fn setup_table(&self, md: &mut String) {
+        let s = &self.setup;
+        let _ = writeln!(md, "\n## Setup\n\n| step | time |\n|---|---|");
+        let rows = [
+            ("engine + compile (no cache)", ms(s.cold)),
+            ("engine + load from the disk cache", ms(s.cached)),
+            ("a warm instance taken and put back", us(s.instance_warm)),
+            ("a fresh store + instance", us(s.instance_fresh)),
+            (
+                "a call rejected by validation, warm (instance + guest logic, no HTTP)",
+                us(s.rejected_warm),
+            ),
+            (
+                "a call rejected by validation, fresh (adds instantiation and config reads)",
+                us(s.rejected_fresh),
+            ),
+            ("process spawn (`dixa --version`)", ms(s.spawn)),
+            ("CLI `tag-conversation`, warm cache", ms(s.cli_cached)),
+            ("CLI `tag-conversation`, `--no-cache`", ms(s.cli_uncached)),
+        ];
+        for (step, time) in rows {
+            let _ = writeln!(md, "| {step} | {time} |");
+        }
+    }
+
+    fn size_tables(&self, md: &mut String) {
+        let o = &self.opt_levels;
+        let _ = writeln!(
+            md,
+            "\n## Size and memory\n\n| what | value |\n|---|---|\n\
+             | plain component (`guest` profile: opt-level {}, LTO, stripped) | {} bytes |\n\
+             | service component | {} bytes |",
+            o.shipped, self.sizes.plain, self.sizes.service
+        );
+        for (name, bytes) in ["native", "component, warm", "component, fresh"]
+            .iter()
+            .zip(&self.rss_per_call)
+        {
+            let _ = writeln!(
+                md,
+                "| resident memory per in-flight call, {name} | {:.1} KiB |",
+                bytes / 1024.0
+            );
+        }
+        md.push_str(&opt_level_table(&self.opt_levels));
+    }
+
     fn json(&self) -> serde_json::Value {
+        let client = |i: usize| match Client::ALL.get(i) {
+            Some(Client::Native) => "native",
+            Some(Client::Warm) => "warm",
+            Some(Client::Fresh) | None => "fresh",
+        };
         json!({
             "machine": machine(),
             "latency": self.latencies.iter().map(|l| json!({
                 "operation": l.operation.name(),
-                "native_p50_us": l.native_p50.as_secs_f64() * 1e6,
-                "native_p99_us": l.native_p99.as_secs_f64() * 1e6,
-                "component_p50_us": l.component_p50.as_secs_f64() * 1e6,
-                "component_p99_us": l.component_p99.as_secs_f64() * 1e6,
+                "clients": l.clients.iter().enumerate().map(|(i, c)| json!({
+                    "client": client(i),
+                    "p50_us": c.p50.as_secs_f64() * 1e6,
+                    "p99_us": c.p99.as_secs_f64() * 1e6,
+                    "cpu_per_call_us": c.cpu_per_call.as_secs_f64() * 1e6,
+                })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "throughput": self.throughputs.iter().map(|t| json!({
                 "operation": t.operation.name(),
                 "concurrency": t.concurrency,
-                "native_per_s": t.native,
-                "component_per_s": t.component,
+                "clients": t.clients.iter().enumerate().map(|(i, c)| json!({
+                    "client": client(i),
+                    "per_s": c.per_second,
+                    "cpu_per_call_us": c.cpu_per_call.as_secs_f64() * 1e6,
+                })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
-            "setup_ms": {
-                "cold": self.setup.cold.as_secs_f64() * 1e3,
-                "cached": self.setup.cached.as_secs_f64() * 1e3,
-                "instantiate": self.setup.instantiate.as_secs_f64() * 1e3,
-                "rejected_call": self.setup.rejected_call.as_secs_f64() * 1e3,
-                "spawn": self.setup.spawn.as_secs_f64() * 1e3,
-                "cli_cached": self.setup.cli_cached.as_secs_f64() * 1e3,
-                "cli_uncached": self.setup.cli_uncached.as_secs_f64() * 1e3,
+            "per_core": self.per_core.iter().map(|p| json!({
+                "operation": p.operation.name(),
+                "concurrency": p.concurrency,
+                "native_per_s": p.native.per_second,
+                "warm_per_s": p.warm.per_second,
+                "native_cpu_per_call_us": p.native.cpu_per_call.as_secs_f64() * 1e6,
+                "warm_cpu_per_call_us": p.warm.cpu_per_call.as_secs_f64() * 1e6,
+            })).collect::<Vec<_>>(),
+            "host_calls_per_call": self.host_calls.iter().map(|h| json!({
+                "operation": h.operation.name(),
+                "warm": h.warm,
+                "fresh": h.fresh,
+            })).collect::<Vec<_>>(),
+            "setup_us": {
+                "cold": self.setup.cold.as_secs_f64() * 1e6,
+                "cached": self.setup.cached.as_secs_f64() * 1e6,
+                "instance_warm": self.setup.instance_warm.as_secs_f64() * 1e6,
+                "instance_fresh": self.setup.instance_fresh.as_secs_f64() * 1e6,
+                "rejected_warm": self.setup.rejected_warm.as_secs_f64() * 1e6,
+                "rejected_fresh": self.setup.rejected_fresh.as_secs_f64() * 1e6,
+                "spawn": self.setup.spawn.as_secs_f64() * 1e6,
+                "cli_cached": self.setup.cli_cached.as_secs_f64() * 1e6,
+                "cli_uncached": self.setup.cli_uncached.as_secs_f64() * 1e6,
             },
-            "component_bytes": self.component_bytes,
-            "rss_per_call_bytes": {
-                "native": self.rss_per_call_native,
-                "component": self.rss_per_call_component,
+            "component_bytes": { "plain": self.sizes.plain, "service": self.sizes.service },
+            "opt_level": {
+                "shipped": self.opt_levels.shipped,
+                "other": self.opt_levels.other,
+                "shipped_bytes": self.opt_levels.shipped_size,
+                "other_bytes": self.opt_levels.other_size,
             },
+            "rss_per_call_bytes": self.rss_per_call,
         })
     }
 }
+
+/// The guest opt-level comparison as a Markdown section.
+pub fn opt_level_table(o: &OptLevel) -> String {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "\n## Guest opt-level\n\nThe shipped guest (opt-level {s}) against the same guest \
+             built at opt-level {other}, both in warm instances, at concurrency 1 on one \
+             thread. Plain component: {} at {s}, {} at {other}.\n\n\
+             | operation | CPU, {s} | CPU, {other} | p50, {s} | p50, {other} |\n|---|---|---|---|---|",
+        kb(o.shipped_size),
+        kb(o.other_size),
+        s = o.shipped,
+        other = o.other,
+    );
+    for (operation, cpu, p50) in &o.per_operation {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            operation.name(),
+            us(cpu[0]),
+            us(cpu[1]),
+            us(p50[0]),
+            us(p50[1])
+        );
+    }
+    md
+}
+
+/// Where the cost goes: from `perf record` on `dixa-bench --profile`.
+const EXPLANATION: &str = "\n## Where the remaining cost goes\n\n(profile pending)\n";
 
 /// CPU model, cores, memory and kernel, from /proc.
 fn machine() -> String {

@@ -92,6 +92,26 @@ pub fn build_component(
     build: &ComponentBuild<'_>,
     destination: &Path,
 ) -> Result<(), String> {
+    build_with(workspace, build, destination, None)
+}
+
+/// [`build_component`] at another `opt-level` than the profile's (e.g. "3"),
+/// to compare builds.
+pub fn build_component_at_opt_level(
+    workspace: &Path,
+    build: &ComponentBuild<'_>,
+    destination: &Path,
+    opt_level: &str,
+) -> Result<(), String> {
+    build_with(workspace, build, destination, Some(opt_level))
+}
+
+fn build_with(
+    workspace: &Path,
+    build: &ComponentBuild<'_>,
+    destination: &Path,
+    opt_level: Option<&str>,
+) -> Result<(), String> {
     ensure_target_installed()?;
 
     let package = build.package;
@@ -116,6 +136,9 @@ pub fn build_component(
     }
     for name in CLEARED_ENV {
         command.env_remove(name);
+    }
+    if let Some(level) = opt_level {
+        command.env("CARGO_PROFILE_GUEST_OPT_LEVEL", level);
     }
     let status = command
         .status()
