@@ -785,12 +785,13 @@ fn rss_bytes() -> Result<u64> {
 fn opt_levels(bench: &Bench, other: Option<&str>) -> Result<OptLevel> {
     let shipped = shipped_opt_level()?;
     let other = other.unwrap_or(if shipped == "3" { "s" } else { "3" });
+    std::fs::create_dir_all(&bench.cache)?;
     let wasm = bench.cache.join(format!("guest-opt-{other}.wasm"));
-    guest_build::build_component_at_opt_level(
+    guest_build::build_optimized_component(
         &workspace(),
         &guest_build::ComponentBuild::guest(&[], "bench-guest"),
         &wasm,
-        other,
+        Some(other),
     )
     .map_err(anyhow::Error::msg)?;
     let other_bytes = std::fs::read(&wasm)?;

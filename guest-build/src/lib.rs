@@ -86,32 +86,90 @@ pub fn rerun_if_changed(workspace: &Path, build: &ComponentBuild<'_>) {
 }
 
 /// Builds `build` in the workspace at `workspace` and copies the component to
-/// `destination`.
+/// `destination`, as rustc's linker makes it.
 pub fn build_component(
     workspace: &Path,
     build: &ComponentBuild<'_>,
     destination: &Path,
 ) -> Result<(), String> {
-    build_with(workspace, build, destination, None)
+    let built = cargo_build(workspace, build, &Variant::Component)?;
+    std::fs::copy(&built, destination).map_err(|e| {
+        format!(
+            "copying {} to {}: {e}",
+            built.display(),
+            destination.display()
+        )
+    })?;
+    Ok(())
 }
 
-/// [`build_component`] at another `opt-level` than the profile's (e.g. "3"),
-/// to compare builds.
-pub fn build_component_at_opt_level(
-    workspace: &Path,
-    build: &ComponentBuild<'_>,
-    destination: &Path,
-    opt_level: &str,
-) -> Result<(), String> {
-    build_with(workspace, build, destination, Some(opt_level))
-}
-
-fn build_with(
+/// Builds `build` as the components the host ships are built: the core module
+/// (at the profile's opt-level, or `opt_level`), binaryen's `wasm-opt` with
+/// [`WASM_OPT_PASSES`] on it, then the component around it (wit-component,
+/// as rustc's linker does). `wasm-opt` must be on `PATH` (Debian and Ubuntu:
+/// `apt install binaryen`).
+pub fn build_optimized_component(
     workspace: &Path,
     build: &ComponentBuild<'_>,
     destination: &Path,
     opt_level: Option<&str>,
 ) -> Result<(), String> {
+    let core = cargo_build(workspace, build, &Variant::CoreModule { opt_level })?;
+    let optimized = core.with_extension("opt.wasm");
+    let status = Command::new("wasm-opt")
+        .args(WASM_OPT_PASSES)
+        .arg(&core)
+        .arg("-o")
+        .arg(&optimized)
+        .status()
+        .map_err(|e| {
+            format!("cannot run wasm-opt ({e}): install binaryen (e.g. apt install binaryen)")
+        })?;
+    if !status.success() {
+        return Err(format!("wasm-opt failed on {} ({status})", core.display()));
+    }
+    let module =
+        std::fs::read(&optimized).map_err(|e| format!("reading {}: {e}", optimized.display()))?;
+    let component = wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(&module)
+        .and_then(|mut encoder| encoder.encode())
+        .map_err(|e| format!("making the component of {}: {e:#}", optimized.display()))?;
+    std::fs::write(destination, component)
+        .map_err(|e| format!("writing {}: {e}", destination.display()))
+}
+
+/// What binaryen's `wasm-opt` does to the shipped core modules: optimize for
+/// speed (`-O3`, on top of rustc's LTO build), which also shrinks them; drop
+/// debug info and the producers section. The features are those rustc
+/// enables for wasm32 targets, so nothing newer is introduced.
+pub const WASM_OPT_PASSES: &[&str] = &[
+    "-O3",
+    "--strip-debug",
+    "--strip-producers",
+    "--enable-bulk-memory",
+    "--enable-multivalue",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-reference-types",
+    "--enable-sign-ext",
+];
+
+/// What `cargo build` makes.
+enum Variant<'a> {
+    /// The component, as rustc's linker (wasm-component-ld) makes it.
+    Component,
+    /// The core module alone, with its component-type sections, at the
+    /// profile's opt-level or `opt_level`.
+    CoreModule { opt_level: Option<&'a str> },
+}
+
+/// Runs `cargo build` for `build`; the path of what it wrote.
+fn cargo_build(
+    workspace: &Path,
+    build: &ComponentBuild<'_>,
+    variant: &Variant<'_>,
+) -> Result<PathBuf, String> {
     ensure_target_installed()?;
 
     let package = build.package;
@@ -137,8 +195,15 @@ fn build_with(
     for name in CLEARED_ENV {
         command.env_remove(name);
     }
-    if let Some(level) = opt_level {
-        command.env("CARGO_PROFILE_GUEST_OPT_LEVEL", level);
+    if let Variant::CoreModule { opt_level } = variant {
+        // Appended to the target's rustflags from .cargo/config.toml.
+        command.args([
+            "--config",
+            "target.wasm32-wasip2.rustflags=[\"-Clink-arg=--skip-wit-component\"]",
+        ]);
+        if let Some(level) = opt_level {
+            command.env("CARGO_PROFILE_GUEST_OPT_LEVEL", level);
+        }
     }
     let status = command
         .status()
@@ -148,16 +213,7 @@ fn build_with(
             "building the {package} component failed ({status})"
         ));
     }
-
-    let built = target_dir.join(TARGET).join(PROFILE).join(build.artifact);
-    std::fs::copy(&built, destination).map_err(|e| {
-        format!(
-            "copying {} to {}: {e}",
-            built.display(),
-            destination.display()
-        )
-    })?;
-    Ok(())
+    Ok(target_dir.join(TARGET).join(PROFILE).join(build.artifact))
 }
 
 /// The workspace root: this crate's parent directory. Only used inside the

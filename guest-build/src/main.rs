@@ -2,6 +2,7 @@
 //! (`host/components/`), records beside them the hash of what they were built
 //! from (checked by the tests), and refreshes the host crate's copy of `wit/`.
 //! Run it after changing the WIT, the guest or the contract, and commit the result.
+//! It needs binaryen's `wasm-opt` on `PATH` (see [`build_optimized_component`]).
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
@@ -9,8 +10,8 @@ use std::process::{Command, ExitCode};
 use sha2::{Digest, Sha256};
 
 use guest_build::{
-    COMPONENTS_DIR, ComponentBuild, INPUTS_FILE, SHIPPED, WIT_COPIES, build_component, inputs_hash,
-    workspace,
+    COMPONENTS_DIR, ComponentBuild, INPUTS_FILE, SHIPPED, WIT_COPIES, build_optimized_component,
+    inputs_hash, workspace,
 };
 
 fn main() -> ExitCode {
@@ -30,7 +31,7 @@ fn refresh(workspace: &Path) -> Result<(), String> {
     // One after the other in one directory: they share every dependency.
     for (features, file) in SHIPPED {
         let build = ComponentBuild::guest(features, "guest");
-        build_component(workspace, &build, &components.join(file))?;
+        build_optimized_component(workspace, &build, &components.join(file), None)?;
         eprintln!("built {COMPONENTS_DIR}/{file}");
     }
     for copy in WIT_COPIES {
