@@ -298,6 +298,19 @@ fn usage_errors_exit_with_2() {
     assert_eq!(output.status.code(), Some(2));
 }
 
+#[test]
+fn instances_are_fresh_or_warm_and_nothing_else() {
+    let refused = Command::new(env!("CARGO_BIN_EXE_dixa"))
+        .args(["--instances", "lukewarm", "demo"])
+        .env_remove("DIXA_INSTANCES")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("fresh or warm"), "{stderr}");
+    // `.ci/test` runs this suite again with DIXA_INSTANCES=fresh.
+}
+
 /// The JSON lines of `bytes`.
 fn json_lines(bytes: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(bytes)

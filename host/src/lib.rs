@@ -40,7 +40,7 @@ mod types;
 
 pub use connector::{
     BuildError, ComponentSource, Connector, ConnectorBuilder, DIXA_BASE_URL, EMBEDDED_COMPONENT,
-    EMBEDDED_SERVICE_COMPONENT, InstanceReuse, LoadReport,
+    EMBEDDED_SERVICE_COMPONENT, InstanceReuse, LoadReport, MAX_WARM_MEMORY,
 };
 pub use dixa_contract::types::{
     ConversationInput, Direction, Message, MessageContent, MessageInput, NewNote, Note, NoteInput,

@@ -7,15 +7,18 @@
 //! wake-up and a cache miss each time); on a current-thread runtime they all
 //! run where the call started. [`PerCore::spawn`] places a task on the next
 //! core, and the host's HTTP client keeps a connection pool per core, so a
-//! call and its connection stay on one thread from start to finish.
+//! call and its connection stay on one thread from start to finish (with
+//! more threads than the machine has cores, threads share pools in turn).
 
 use std::cell::Cell;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinError, JoinHandle};
 
 thread_local! {
     /// The index of the core this thread runs, on a [`PerCore`] thread.
@@ -28,7 +31,8 @@ pub(crate) fn current_core() -> Option<usize> {
 }
 
 /// Current-thread runtimes, one per thread; tasks are placed round-robin.
-/// Dropping it stops the runtimes (tasks still running are cancelled).
+/// Dropping it tells the runtimes to stop: each thread then drops its
+/// runtime, cancelling the tasks still running, without being waited for.
 pub struct PerCore {
     cores: Vec<Core>,
     next: AtomicUsize,
@@ -73,8 +77,9 @@ impl PerCore {
         self.cores.len()
     }
 
-    /// Runs `task` on the next core's runtime.
-    pub fn spawn<F>(&self, task: F) -> JoinHandle<F::Output>
+    /// Runs `task` on the next core's runtime. Dropping the returned
+    /// [`CoreTask`] cancels it, as dropping the future itself would.
+    pub fn spawn<F>(&self, task: F) -> CoreTask<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -82,27 +87,57 @@ impl PerCore {
         let next = self.next.fetch_add(1, Ordering::Relaxed) % self.cores.len();
         // `cores` is never empty (see `new`).
         let core = self.cores.get(next).or(self.cores.first());
-        match core {
+        CoreTask(match core {
             Some(core) => core.handle.spawn(task),
             None => tokio::spawn(task),
-        }
+        })
+    }
+}
+
+/// A task running on a [`PerCore`] core: a future of its output, which
+/// aborts the task when dropped before it finished.
+pub struct CoreTask<T>(JoinHandle<T>);
+
+impl<T> Future for CoreTask<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for CoreTask<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
 impl Core {
+    /// Starts the thread, which builds its runtime and hands back its handle.
     fn start(index: usize, name: &str) -> std::io::Result<Core> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let handle = runtime.handle().clone();
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = oneshot::channel::<()>();
         std::thread::Builder::new()
             .name(format!("{name}-{index}"))
             .spawn(move || {
                 CORE.with(|core| core.set(Some(index)));
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                let runtime = match runtime {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = handle_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = handle_tx.send(Ok(runtime.handle().clone()));
                 // Either a stop or the sender dropped ends the runtime.
                 let _ = runtime.block_on(stopped);
             })?;
+        let handle = handle_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("a per-core thread ended while starting"))??;
         Ok(Core {
             handle,
             _stop: stop,
@@ -138,5 +173,22 @@ mod tests {
             ]
         );
         assert_eq!(current_core(), None);
+    }
+
+    #[tokio::test]
+    async fn dropping_a_core_task_cancels_it() {
+        let cores = PerCore::new(1, "per-core-test").unwrap();
+        let (dropped_tx, dropped_rx) = oneshot::channel::<()>();
+        let task = cores.spawn(async move {
+            // Dropped with the task's future when it is cancelled.
+            let _guard = dropped_tx;
+            std::future::pending::<()>().await;
+        });
+        drop(task);
+        let cancelled = tokio::time::timeout(std::time::Duration::from_secs(10), dropped_rx);
+        assert!(
+            matches!(cancelled.await, Ok(Err(_))),
+            "the task was cancelled"
+        );
     }
 }

@@ -6,9 +6,12 @@
 
 use std::time::Duration;
 
+use dixa_host::per_core::PerCore;
 use dixa_host::{ConnectorError, ConversationInput, Error, MessageInput, NewNote, NotesInput};
 use dixa_simulator::examples::{CONVERSATION_ID, message_example, note_example, tag_example};
-use dixa_tests::{ComponentSource, Connector, HOSTILE_COMPONENT, Harness, InstanceReuse, serve};
+use dixa_tests::{
+    ComponentSource, Connector, HOSTILE_COMPONENT, Harness, InstanceReuse, serve, serve_with,
+};
 
 /// The hostile fixture (see `hostile-guest/`) in `reuse` mode.
 async fn hostile(reuse: InstanceReuse) -> Harness {
@@ -42,11 +45,35 @@ async fn a_warm_instance_serves_the_next_calls_and_keeps_its_statics() {
     let harness = hostile(InstanceReuse::WARM).await;
     let connector = &harness.connector;
     assert_eq!(connector.instance_reuse(), InstanceReuse::WARM);
+    connector.check().await.unwrap();
+    assert_eq!(
+        connector.idle_instances(),
+        1,
+        "check() keeps its instance warm"
+    );
     assert_eq!(count(connector).await, "1");
     assert_eq!(connector.idle_instances(), 1);
     assert_eq!(count(connector).await, "2");
     assert_eq!(count(connector).await, "3");
     assert_eq!(connector.idle_instances(), 1);
+
+    // Another connector (another key or policy) never gets this instance.
+    let other = hostile(InstanceReuse::WARM).await;
+    assert_eq!(count(&other.connector).await, "1");
+    assert_eq!(count(connector).await, "4");
+}
+
+/// A call whose caller gives up (its future dropped mid-call) leaves no
+/// instance behind for the next call.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_whose_call_was_abandoned_is_never_reused() {
+    let harness = hostile(InstanceReuse::WARM).await;
+    let connector = &harness.connector;
+    assert_eq!(count(connector).await, "1");
+    let abandoned = tokio::time::timeout(Duration::from_millis(200), note(connector, "spin"));
+    assert!(abandoned.await.is_err(), "the spin was abandoned");
+    assert_eq!(connector.idle_instances(), 0);
+    assert_eq!(count(connector).await, "1");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -58,8 +85,9 @@ async fn fresh_instances_share_nothing() {
     assert_eq!(connector.idle_instances(), 0);
 }
 
-/// After each failure, the warm instance that served three calls is gone:
-/// the next call counts from one in a new instance.
+/// After each failure, and after a success that left a resource open or a
+/// large heap, the warm instance that served four calls is gone: the next call
+/// counts from one in a new instance.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_instance_that_failed_in_any_way_is_never_reused() {
     let harness = hostile(InstanceReuse::WARM).await;
@@ -77,7 +105,8 @@ async fn an_instance_that_failed_in_any_way_is_never_reused() {
         ("trap", "component"),
         ("spin", "deadline"),
         ("allocate", "memory-limit"),
-        ("leak", "ok, resource left open"),
+        ("leak", "ok"),
+        ("grow", "ok"),
         ("unknown-command", "invalid-input"),
     ] {
         for _ in 0..3 {
@@ -89,7 +118,7 @@ async fn an_instance_that_failed_in_any_way_is_never_reused() {
             _ => note(connector, failure).await,
         };
         let outcome = match result {
-            Ok(_) => "ok, resource left open",
+            Ok(_) => "ok",
             Err(Error::Component { .. }) => "component",
             Err(Error::Deadline { .. }) => "deadline",
             Err(Error::MemoryLimit { .. }) => "memory-limit",
@@ -125,6 +154,7 @@ async fn a_warm_instance_is_dropped_after_its_calls() {
 async fn warm_only_for_the_embedded_builds_unless_asked() {
     let embedded = Connector::builder().build().unwrap();
     assert_eq!(embedded.instance_reuse(), InstanceReuse::WARM);
+    assert_eq!(InstanceReuse::WARM, InstanceReuse::Warm { max_calls: 1000 });
     let file = Connector::builder()
         .component(ComponentSource::Bytes(HOSTILE_COMPONENT.to_vec()))
         .build()
@@ -208,4 +238,33 @@ async fn one_warm_instance_serves_every_operation_of_the_embedded_component() {
     connector.create_internal_notes(notes).await.unwrap();
     clean("create-internal-notes");
     assert_eq!(harness.requests().len(), 7);
+}
+
+/// `ServeOptions::per_core` serves each connection on a per-core runtime,
+/// with the same answers and requests to Dixa.
+#[tokio::test(flavor = "multi_thread")]
+async fn dixa_serve_on_per_core_runtimes_answers_as_on_the_shared_one() {
+    let harness =
+        Harness::with(|builder| builder.component(ComponentSource::EmbeddedService)).await;
+    let cores = std::sync::Arc::new(PerCore::new(2, "instances-test").unwrap());
+    let address = serve_with(harness.connector, |mut options| {
+        options.per_core = Some(cores);
+        options
+    })
+    .await;
+    let path = format!(
+        "/conversations/{}/tags/{}",
+        tag_example().conversation_id,
+        tag_example().tag_id
+    );
+    for _ in 0..4 {
+        let response = dixa_simulator::client::send(address, "PUT", &path, "")
+            .await
+            .unwrap();
+        assert_eq!(
+            (response.status, response.body.as_str()),
+            (200, r#"{"success":true}"#)
+        );
+    }
+    assert_eq!(harness.simulator.requests().len(), 4);
 }

@@ -28,8 +28,9 @@ pub enum InstanceReuse {
     /// calls of the same connector (never of another connector), each for at
     /// most `max_calls` calls. The guest's statics and heap persist between
     /// those calls. An instance is dropped, never reused, after a trap, the
-    /// deadline, the memory limit, any error (from the component or the
-    /// host), or a call that left resources open.
+    /// deadline, the memory limit, any error result of the call (from the
+    /// component or the host), a call that left resources open, or once its
+    /// memory has grown past [`MAX_WARM_MEMORY`].
     Warm {
         /// Calls one instance serves before it is dropped.
         max_calls: u32,
@@ -72,6 +73,11 @@ impl std::fmt::Display for InstanceReuse {
     }
 }
 
+/// Linear memory an idle instance may hold: one whose memory grew past this
+/// (e.g. for a long list) is dropped after its call instead of keeping that
+/// memory while idle.
+pub const MAX_WARM_MEMORY: usize = 8 << 20;
+
 /// An instance with its store, between calls.
 pub(super) struct WarmInstance {
     pub(super) store: Store<CallState>,
@@ -82,9 +88,11 @@ pub(super) struct WarmInstance {
 
 /// The idle warm instances of one connector.
 ///
-/// A call takes an idle instance or, when there is none, makes one, so the
-/// instances alive never outnumber the calls allowed at once: the pooling
-/// allocator's slots are sized for exactly that.
+/// An operation call takes an idle instance or, when there is none, makes
+/// one; an HTTP call makes one after evicting idle ones while more are idle
+/// than turns are free. So the instances alive (idle, or held by a call with
+/// a turn) never outnumber the turns, for which the pooling allocator's slots
+/// are sized.
 pub(super) struct WarmPool {
     idle: Mutex<Vec<WarmInstance>>,
     max_calls: u32,
@@ -114,10 +122,11 @@ impl WarmPool {
     }
 
     /// Drops one idle instance, freeing its slot for a call that needs a
-    /// fresh instance of its own.
-    pub(super) fn evict_one(&self) {
+    /// fresh instance of its own; whether there was one.
+    pub(super) fn evict_one(&self) -> bool {
         let evicted = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        drop(evicted);
+        // Dropped here, after the lock is released.
+        evicted.is_some()
     }
 
     /// Idle instances now.

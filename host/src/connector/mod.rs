@@ -37,7 +37,7 @@ pub use builder::{
     BuildError, ComponentSource, ConnectorBuilder, DIXA_BASE_URL, EMBEDDED_COMPONENT,
     EMBEDDED_SERVICE_COMPONENT, LoadReport,
 };
-pub use instances::InstanceReuse;
+pub use instances::{InstanceReuse, MAX_WARM_MEMORY};
 use instances::{WarmInstance, WarmPool};
 use sandbox::CallState;
 
@@ -261,9 +261,11 @@ impl Connector {
         })?;
         let (permit, time_left) = self.turn().await?;
         // An HTTP call always runs in a fresh instance (its response streams
-        // out after the handler returns); its slot may be an idle one's.
+        // out after the handler returns). Every instance alive is idle or
+        // held by a call with a turn, and the slots are as many as the turns:
+        // a slot is free unless more instances idle than turns are free.
         if let Some(warm) = &self.warm {
-            warm.evict_one();
+            while warm.idle() > self.permits.available_permits() && warm.evict_one() {}
         }
         let mut store = self.new_store();
         let sandbox = self.begin_call(&mut store);
@@ -271,7 +273,6 @@ impl Connector {
         let (sender, receiver) = tokio::sync::oneshot::channel();
         // The sandbox outlives this function while the body streams out.
         let run = tokio::spawn(async move {
-            let _permit = permit;
             let handle = async {
                 let request = store
                     .data_mut()
@@ -285,7 +286,11 @@ impl Connector {
                     .await
                     .map(Ok)
             };
-            sandbox.outcome(tokio::time::timeout(time_left, handle).await)
+            let outcome = sandbox.outcome(tokio::time::timeout(time_left, handle).await);
+            // The instance's pool slot is free before the turn is handed on.
+            drop(store);
+            drop(permit);
+            outcome
         });
         // The component ran: whether Dixa may have acted is the gate's to say.
         let failed = |message: String| Error::Component {
@@ -358,10 +363,12 @@ impl Connector {
         let outcome = match tokio::time::timeout(time_left, run).await {
             Ok(Ok((instance, Ok(output)))) => {
                 // Reused only after a clean success: no error of any kind,
-                // nothing left open, the memory limit never hit.
+                // nothing left open, the memory limit never hit, and not
+                // holding on to a large heap while idle.
                 if let Some(warm) = &self.warm
-                    && !store.data_mut().holds_resources()
+                    && !store.data().holds_resources()
                     && !sandbox.memory_exhausted()
+                    && store.data().memory_bytes() <= MAX_WARM_MEMORY
                 {
                     warm.put(WarmInstance {
                         store,

@@ -1,5 +1,6 @@
-//! What one call runs in: a fresh store with its memory limit, its resource
-//! table and its policy hooks, and how its outcome is judged when it ends.
+//! What a call runs in: a store with its memory limit, its resource table and
+//! its policy hooks (fresh, or kept from an earlier call and started anew by
+//! `begin_call`), and how a call's outcome is judged when it ends.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,9 +25,10 @@ use super::Connector;
 use super::builder::{BuildError, wasmtime_error};
 
 /// Bytes of a pooled memory slot reset with memset (not `madvise`) when an
-/// instance is dropped: all of the guest's memory (192 KiB today, and it does
-/// not grow on the connector's calls), since `madvise` costs page faults and
-/// TLB shootdowns across threads on the slot's next use.
+/// instance is dropped: more than the embedded guest's memory after a call of
+/// the connector's operations (its initial memory and stack, a few pages of
+/// heap), since `madvise` costs page faults and TLB shootdowns across threads
+/// on the slot's next use.
 const MEMORY_KEEP_RESIDENT: usize = 512 << 10;
 /// The same for a pooled table slot.
 const TABLE_KEEP_RESIDENT: usize = 64 << 10;
@@ -123,7 +125,9 @@ pub(super) fn add_least_wasi_to_linker(linker: &mut Linker<CallState>) -> wasmti
 }
 
 /// The `wasi:http` version wasmtime-wasi-http links (guests importing an
-/// older 0.2 release are served by it too).
+/// older 0.2 release are served by it too). Should an upgrade change it, the
+/// shadow below would name another instance and the leak would be back:
+/// `tests/tests/instances.rs` would see no instance reused.
 const WASI_HTTP_OUTGOING_HANDLER: &str = "wasi:http/outgoing-handler@0.2.12";
 
 /// Links `wasi:http` as wasmtime-wasi-http serves it, with one fix to its
@@ -147,8 +151,15 @@ pub(super) fn add_http_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Re
             let mut http = store.data_mut().http();
             let given_up = options.as_ref().map(Resource::rep);
             let response = outgoing_handler::Host::handle(&mut http, request, options);
-            if let Some(rep) = given_up {
-                // The guest gave them up with the call; nothing else refers to them.
+            // The guest gave them up with the call; nothing else refers to
+            // them. Checked by type first: should `handle` ever free them
+            // itself, their slot may hold the response future by now.
+            if let Some(rep) = given_up
+                && http
+                    .table
+                    .get(&Resource::<RequestOptions>::new_borrow(rep))
+                    .is_ok()
+            {
                 let _ = http.table.delete(Resource::<RequestOptions>::new_own(rep));
             }
             Ok((match response {
@@ -195,6 +206,7 @@ impl Connector {
                     .memory_size(self.memory_limit)
                     .build(),
                 memory_exhausted: Arc::default(),
+                memory_bytes: 0,
             },
         };
         let mut store = Store::new(self.pre.engine(), state);
@@ -245,7 +257,7 @@ impl Connector {
     }
 }
 
-/// Everything one call's `Store` holds.
+/// Everything a `Store` holds: the per-call parts are replaced by `begin_call`.
 pub(super) struct CallState {
     table: ResourceTable,
     wasi: WasiCtx,
@@ -263,6 +275,11 @@ impl CallState {
     /// instance that does after its call is not reused.
     pub(super) fn holds_resources(&self) -> bool {
         !self.table.is_empty()
+    }
+
+    /// Bytes of linear memory the guest has grown to, all memories together.
+    pub(super) fn memory_bytes(&self) -> usize {
+        self.limits.memory_bytes
     }
 }
 
@@ -317,10 +334,13 @@ impl Sandbox {
 }
 
 /// One call's resource limits, remembering whether the guest ran into the
-/// memory limit so its trap can be reported as that.
+/// memory limit so its trap can be reported as that, and how large the
+/// guest's memories have grown.
 struct MemoryLimiter {
     limits: StoreLimits,
     memory_exhausted: Arc<AtomicBool>,
+    /// Bytes of linear memory the guest has grown to, all memories together.
+    memory_bytes: usize,
 }
 
 impl ResourceLimiter for MemoryLimiter {
@@ -331,7 +351,11 @@ impl ResourceLimiter for MemoryLimiter {
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         let allowed = self.limits.memory_growing(current, desired, maximum)?;
-        if !allowed {
+        if allowed {
+            self.memory_bytes = self
+                .memory_bytes
+                .saturating_add(desired.saturating_sub(current));
+        } else {
             self.memory_exhausted.store(true, Ordering::Relaxed);
         }
         Ok(allowed)

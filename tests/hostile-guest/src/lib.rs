@@ -1,9 +1,9 @@
 //! A component of the connector world that misbehaves on purpose, to prove the
 //! host's limits: `create-internal-note` with message "allocate" grabs memory
 //! without bound, "spin" loops forever, "trap" traps, "leak" succeeds leaving
-//! a resource open, and "count" answers how many "count" calls its instance
-//! has served (its statics persist only in a reused instance); any other
-//! message succeeds at once.
+//! a resource open, "grow" succeeds keeping 12 MiB of heap, and "count"
+//! answers how many "count" calls its instance has served (its statics
+//! persist only in a reused instance); any other message succeeds at once.
 //!
 //! `add-message` runs the network command in its content, as a hostile
 //! integration would, and reports what the host let through:
@@ -56,6 +56,10 @@ mod component {
                 "leak" => {
                     std::mem::forget(Fields::new());
                     Ok(note("leaked"))
+                }
+                "grow" => {
+                    std::mem::forget(std::hint::black_box(vec![1u8; 12 << 20]));
+                    Ok(note("grown"))
                 }
                 "count" => {
                     let served = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
