@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use dixa_host::per_core::PerCore;
 use dixa_host::{
-    ApiKey, ComponentSource, Connector, ConversationInput, InstanceReuse, MessageInput, NewNote,
-    NoteInput, NotesInput, RateLimit, TagInput,
+    ApiKey, ComponentSource, Connector, ConnectorBuilder, ConversationInput, InstanceReuse,
+    MessageInput, NewNote, NoteInput, NotesInput, RateLimit, TagInput,
 };
 use dixa_simulator::examples::{message_example, note_example, tag_example};
 use dixa_simulator::{DEFAULT_API_KEY, Fault, Simulator};
@@ -198,12 +198,18 @@ struct Bench {
 }
 
 impl Bench {
-    fn connector(&self, source: ComponentSource, reuse: InstanceReuse) -> Result<Connector> {
-        Ok(Connector::builder()
+    /// A connector to the simulator with its key, no rate limit, the cache.
+    fn builder(&self) -> ConnectorBuilder {
+        Connector::builder()
             .base_url(&self.base_url)
             .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
             .rate_limit(RateLimit::UNLIMITED)
             .cache_dir(Some(self.cache.clone()))
+    }
+
+    fn connector(&self, source: ComponentSource, reuse: InstanceReuse) -> Result<Connector> {
+        Ok(self
+            .builder()
             .component(source)
             .instance_reuse(reuse)
             .build()?)
@@ -406,35 +412,44 @@ fn on_client_threads<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
 async fn latencies(subjects: &[Subject; 3], calls: Calls) -> Result<Vec<Latency>> {
     let mut rows = Vec::new();
     for operation in Operation::ALL {
-        for subject in subjects {
-            for _ in 0..calls.warmup {
-                subject.call(operation).await.map_err(anyhow::Error::msg)?;
-            }
-        }
-        let mut samples: [Vec<Duration>; 3] = Default::default();
-        let mut cpu = [Duration::ZERO; 3];
-        for _ in 0..ROUNDS {
-            for ((subject, samples), cpu) in subjects.iter().zip(&mut samples).zip(&mut cpu) {
-                let started_cpu = cpu::this_thread();
-                for _ in 0..calls.latency / ROUNDS {
-                    let started = Instant::now();
-                    subject.call(operation).await.map_err(anyhow::Error::msg)?;
-                    samples.push(started.elapsed());
-                }
-                *cpu += cpu::this_thread().saturating_sub(started_cpu);
-            }
-        }
-        let per_call = (calls.latency / ROUNDS * ROUNDS) as u32;
-        let [s0, s1, s2] = samples;
-        let [c0, c1, c2] = cpu;
-        let clients = [(s0, c0), (s1, c1), (s2, c2)].map(|(samples, cpu)| ClientLatency {
-            p50: percentile(&samples, 50),
-            p99: percentile(&samples, 99),
-            cpu_per_call: cpu / per_call,
-        });
+        let clients = interleaved(subjects, operation, calls).await?;
         rows.push(Latency { operation, clients });
     }
     Ok(rows)
+}
+
+/// `operation` through each of `subjects`, one call at a time on this
+/// thread, after a warm-up: the subjects take turns in [`ROUNDS`] rounds, so
+/// drift on a shared machine hits them alike.
+async fn interleaved<const N: usize>(
+    subjects: &[Subject; N],
+    operation: Operation,
+    calls: Calls,
+) -> Result<[ClientLatency; N]> {
+    for subject in subjects {
+        for _ in 0..calls.warmup {
+            subject.call(operation).await.map_err(anyhow::Error::msg)?;
+        }
+    }
+    let mut measured: [(Vec<Duration>, Duration); N] =
+        std::array::from_fn(|_| (Vec::new(), Duration::ZERO));
+    for _ in 0..ROUNDS {
+        for (subject, (samples, cpu)) in subjects.iter().zip(&mut measured) {
+            let started_cpu = cpu::this_thread();
+            for _ in 0..calls.latency / ROUNDS {
+                let started = Instant::now();
+                subject.call(operation).await.map_err(anyhow::Error::msg)?;
+                samples.push(started.elapsed());
+            }
+            *cpu += cpu::this_thread().saturating_sub(started_cpu);
+        }
+    }
+    let per_call = (calls.latency / ROUNDS * ROUNDS) as u32;
+    Ok(measured.map(|(samples, cpu)| ClientLatency {
+        p50: percentile(&samples, 50),
+        p99: percentile(&samples, 99),
+        cpu_per_call: cpu / per_call,
+    }))
 }
 
 fn percentile(samples: &[Duration], p: usize) -> Duration {
@@ -612,11 +627,8 @@ async fn run_per_core(
 fn host_calls(bench: &Bench) -> Result<Vec<HostCalls>> {
     const CALLS: u64 = 100;
     let counted = |reuse| -> Result<Subject> {
-        let connector = Connector::builder()
-            .base_url(&bench.base_url)
-            .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
-            .rate_limit(RateLimit::UNLIMITED)
-            .cache_dir(Some(bench.cache.clone()))
+        let connector = bench
+            .builder()
             .instance_reuse(reuse)
             .count_host_calls(true)
             .build()?;
@@ -807,29 +819,11 @@ fn opt_levels(bench: &Bench, other: Option<&str>) -> Result<OptLevel> {
     let cpu = on_client_thread(async move {
         let mut rows = Vec::new();
         for operation in Operation::ALL {
-            let mut cpu = [Duration::ZERO; 2];
-            let mut samples: [Vec<Duration>; 2] = Default::default();
-            for subject in &subjects {
-                for _ in 0..calls.warmup {
-                    subject.call(operation).await.map_err(anyhow::Error::msg)?;
-                }
-            }
-            for _ in 0..ROUNDS {
-                for ((subject, cpu), samples) in subjects.iter().zip(&mut cpu).zip(&mut samples) {
-                    let started_cpu = cpu::this_thread();
-                    for _ in 0..calls.latency / ROUNDS {
-                        let started = Instant::now();
-                        subject.call(operation).await.map_err(anyhow::Error::msg)?;
-                        samples.push(started.elapsed());
-                    }
-                    *cpu += cpu::this_thread().saturating_sub(started_cpu);
-                }
-            }
-            let n = (calls.latency / ROUNDS * ROUNDS) as u32;
+            let [shipped, other] = interleaved(&subjects, operation, calls).await?;
             rows.push((
                 operation,
-                [cpu[0] / n, cpu[1] / n],
-                [percentile(&samples[0], 50), percentile(&samples[1], 50)],
+                [shipped.cpu_per_call, other.cpu_per_call],
+                [shipped.p50, other.p50],
             ));
         }
         Ok(rows)
