@@ -407,7 +407,7 @@ impl Report {
         let _ = writeln!(
             md,
             "\n## Size and memory\n\n| what | value |\n|---|---|\n\
-             | plain component (`guest` profile: opt-level {}, LTO, stripped) | {} bytes |\n\
+             | plain component (`guest` profile: opt-level {}, LTO; then `wasm-opt -O3`) | {} bytes |\n\
              | service component | {} bytes |",
             o.shipped, self.sizes.plain, self.sizes.service
         );
