@@ -342,7 +342,16 @@ fn measure(bench: &Bench, simulator: &Simulator, dixa: &Path) -> Result<Report> 
     }
 
     eprintln!("the guest at another opt-level");
-    let opt_levels = opt_levels(bench, None)?;
+    let opt_levels = if wasm_opt_available() {
+        Ok(opt_levels(bench, None)?)
+    } else {
+        eprintln!("  skipped: binaryen's wasm-opt is not on PATH");
+        Err(
+            "binaryen's `wasm-opt` was not on `PATH` (e.g. `apt install binaryen`), \
+             which the build of the other guest needs"
+                .to_owned(),
+        )
+    };
 
     Ok(Report {
         latencies,
@@ -353,6 +362,7 @@ fn measure(bench: &Bench, simulator: &Simulator, dixa: &Path) -> Result<Report> 
         sizes: Sizes {
             plain: dixa_host::EMBEDDED_COMPONENT.len(),
             service: dixa_host::EMBEDDED_SERVICE_COMPONENT.len(),
+            opt_level: shipped_opt_level()?,
         },
         opt_levels,
         rss_per_call: rss,
@@ -835,6 +845,15 @@ fn opt_levels(bench: &Bench, other: Option<&str>) -> Result<OptLevel> {
         other_size,
         per_operation: cpu,
     })
+}
+
+/// Whether binaryen's `wasm-opt`, which guest builds run, can be started.
+fn wasm_opt_available() -> bool {
+    Command::new("wasm-opt")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
 }
 
 /// The `opt-level` of the `guest` profile in the workspace's Cargo.toml.

@@ -75,6 +75,8 @@ pub struct Setup {
 pub struct Sizes {
     pub plain: usize,
     pub service: usize,
+    /// The `guest` profile's opt-level.
+    pub opt_level: String,
 }
 
 /// The shipped guest against the other candidate opt-level.
@@ -94,7 +96,8 @@ pub struct Report {
     pub host_calls: Vec<HostCalls>,
     pub setup: Setup,
     pub sizes: Sizes,
-    pub opt_levels: OptLevel,
+    /// The comparison, or why it was not made.
+    pub opt_levels: Result<OptLevel, String>,
     /// Bytes per in-flight call: native, warm, fresh.
     pub rss_per_call: Vec<f64>,
 }
@@ -403,13 +406,12 @@ impl Report {
     }
 
     fn size_tables(&self, md: &mut String) {
-        let o = &self.opt_levels;
         let _ = writeln!(
             md,
             "\n## Size and memory\n\n| what | value |\n|---|---|\n\
              | plain component (`guest` profile: opt-level {}, LTO; then `wasm-opt -O3`) | {} bytes |\n\
              | service component | {} bytes |",
-            o.shipped, self.sizes.plain, self.sizes.service
+            self.sizes.opt_level, self.sizes.plain, self.sizes.service
         );
         for (name, bytes) in ["native", "component, warm", "component, fresh"]
             .iter()
@@ -421,7 +423,15 @@ impl Report {
                 bytes / 1024.0
             );
         }
-        md.push_str(&opt_level_table(&self.opt_levels));
+        match &self.opt_levels {
+            Ok(compared) => md.push_str(&opt_level_table(compared)),
+            Err(why) => {
+                let _ = writeln!(
+                    md,
+                    "\n## Guest opt-level\n\nNot measured in this run: {why}."
+                );
+            }
+        }
     }
 
     fn json(&self) -> serde_json::Value {
@@ -475,12 +485,12 @@ impl Report {
                 "cli_uncached": self.setup.cli_uncached.as_secs_f64() * 1e6,
             },
             "component_bytes": { "plain": self.sizes.plain, "service": self.sizes.service },
-            "opt_level": {
-                "shipped": self.opt_levels.shipped,
-                "other": self.opt_levels.other,
-                "shipped_bytes": self.opt_levels.shipped_size,
-                "other_bytes": self.opt_levels.other_size,
-            },
+            "opt_level": self.opt_levels.as_ref().ok().map(|o| json!({
+                "shipped": o.shipped,
+                "other": o.other,
+                "shipped_bytes": o.shipped_size,
+                "other_bytes": o.other_size,
+            })),
             "rss_per_call_bytes": self.rss_per_call,
         })
     }
