@@ -523,19 +523,55 @@ async fn run(
     calls: usize,
     concurrency: usize,
 ) -> Result<Duration> {
+    let subject_for = |_| Some(subject.clone());
+    timed_workers(concurrency, calls, operation, subject_for, |worker| {
+        tokio::spawn(worker.work())
+    })
+    .await
+}
+
+/// One of the tasks that share a run's calls.
+struct Worker {
+    subject: Subject,
+    operation: Operation,
+    /// The run's calls started so far, shared by its workers.
+    next: Arc<AtomicUsize>,
+    calls: usize,
+}
+
+impl Worker {
+    async fn work(self) -> Result<(), String> {
+        while self.next.fetch_add(1, Ordering::Relaxed) < self.calls {
+            self.subject.call(self.operation).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `calls` calls shared by `concurrency` workers, worker `i` calling through
+/// `subject_for(i)` and started by `spawn`; the wall time.
+async fn timed_workers<H>(
+    concurrency: usize,
+    calls: usize,
+    operation: Operation,
+    subject_for: impl Fn(usize) -> Option<Subject>,
+    spawn: impl Fn(Worker) -> H,
+) -> Result<Duration>
+where
+    H: Future<Output = Result<Result<(), String>, tokio::task::JoinError>>,
+{
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (subject, next) = (subject.clone(), Arc::clone(&next));
-            tokio::spawn(async move {
-                while next.fetch_add(1, Ordering::Relaxed) < calls {
-                    subject.call(operation).await?;
-                }
-                Ok::<_, String>(())
-            })
+    let workers = (0..concurrency)
+        .map(|i| {
+            Ok(spawn(Worker {
+                subject: subject_for(i).context("no client")?,
+                operation,
+                next: Arc::clone(&next),
+                calls,
+            }))
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     for worker in workers {
         worker.await?.map_err(anyhow::Error::msg)?;
     }
@@ -612,24 +648,11 @@ async fn run_per_core(
     calls: usize,
     concurrency: usize,
 ) -> Result<Duration> {
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let workers = (0..concurrency)
-        .map(|worker| {
-            let subject = subjects(client, worker).context("no client")?;
-            let next = Arc::clone(&next);
-            Ok(cores.spawn(async move {
-                while next.fetch_add(1, Ordering::Relaxed) < calls {
-                    subject.call(operation).await?;
-                }
-                Ok::<_, String>(())
-            }))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    for worker in workers {
-        worker.await?.map_err(anyhow::Error::msg)?;
-    }
-    Ok(started.elapsed())
+    let subject_for = |worker| subjects(client, worker);
+    timed_workers(concurrency, calls, operation, subject_for, |worker| {
+        cores.spawn(worker.work())
+    })
+    .await
 }
 
 /// The guest's calls into the host (imports and runtime libcalls) per call of
