@@ -615,16 +615,7 @@ async fn serve_answers_http_until_stopped_and_refuses_to_start_without_a_key() {
             .stderr(Stdio::piped()),
     );
     let stderr = std::io::BufReader::new(server.0.stderr.take().unwrap());
-    let banner = std::io::BufRead::lines(stderr)
-        .map(Result::unwrap)
-        .find(|line| line.starts_with("Serving"))
-        .unwrap();
-    let addr = banner
-        .strip_prefix("Serving the Dixa connector on http://")
-        .and_then(|rest| rest.split(';').next())
-        .unwrap_or_else(|| panic!("unexpected banner: {banner}"))
-        .parse()
-        .unwrap();
+    let addr = common::served_address(&mut std::io::BufRead::lines(stderr), "the Dixa connector");
 
     common::tag_through_server(server, addr, &simulator).await;
 }

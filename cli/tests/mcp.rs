@@ -54,17 +54,7 @@ fn mcp_over_http(
             .stderr(Stdio::piped()),
     );
     let mut stderr = std::io::BufReader::new(server.0.stderr.take().unwrap()).lines();
-    let banner = stderr
-        .by_ref()
-        .map(Result::unwrap)
-        .find(|line| line.starts_with("Serving"))
-        .unwrap();
-    let addr = banner
-        .strip_prefix("Serving MCP tools at /mcp on http://")
-        .and_then(|rest| rest.split(';').next())
-        .unwrap_or_else(|| panic!("unexpected banner: {banner}"))
-        .parse()
-        .unwrap();
+    let addr = common::served_address(&mut stderr, "MCP tools at /mcp");
     (server, stderr, addr)
 }
 

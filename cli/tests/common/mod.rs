@@ -16,6 +16,26 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The address an HTTP front (`dixa serve`, `dixa mcp --http-port`) serves
+/// `what` on, from the first banner line in `stderr` ("Serving {what} on
+/// http://ADDR; ..."). Lines before it are consumed, the rest left unread.
+#[allow(dead_code, reason = "not every test binary uses every helper")]
+pub fn served_address(
+    stderr: &mut impl Iterator<Item = std::io::Result<String>>,
+    what: &str,
+) -> SocketAddr {
+    let banner = stderr
+        .map(Result::unwrap)
+        .find(|line| line.starts_with("Serving"))
+        .unwrap();
+    banner
+        .strip_prefix(&format!("Serving {what} on http://"))
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("unexpected banner: {banner}"))
+        .parse()
+        .unwrap()
+}
+
 /// Reports a missing tool: fails the test under `CI=true`, else says why it is skipped.
 #[allow(dead_code, reason = "not every test binary uses every helper")]
 pub fn missing(why: &str) {
