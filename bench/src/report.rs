@@ -132,6 +132,19 @@ fn ratio(component: Duration, native: Duration) -> f64 {
     component.as_secs_f64() / native.as_secs_f64()
 }
 
+/// The table cells "native | warm | ratio | fresh | ratio" of one measure of
+/// the three clients (native, warm, fresh).
+fn against_native([native, warm, fresh]: [Duration; 3]) -> String {
+    format!(
+        "{} | {} | {:.2}× | {} | {:.2}×",
+        us(native),
+        us(warm),
+        ratio(warm, native),
+        us(fresh),
+        ratio(fresh, native)
+    )
+}
+
 fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "**missed**" }
 }
@@ -251,21 +264,12 @@ impl Report {
              |---|---|---|---|---|---|---|---|---|---|---|"
         );
         for l in &self.latencies {
-            let c = &l.clients;
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {:.2}× | {} | {:.2}× | {} | {} | {:.2}× | {} | {:.2}× |",
+                "| {} | {} | {} |",
                 l.operation.name(),
-                us(c[NATIVE].p50),
-                us(c[WARM].p50),
-                ratio(c[WARM].p50, c[NATIVE].p50),
-                us(c[FRESH].p50),
-                ratio(c[FRESH].p50, c[NATIVE].p50),
-                us(c[NATIVE].p99),
-                us(c[WARM].p99),
-                ratio(c[WARM].p99, c[NATIVE].p99),
-                us(c[FRESH].p99),
-                ratio(c[FRESH].p99, c[NATIVE].p99),
+                against_native(l.clients.map(|c| c.p50)),
+                against_native(l.clients.map(|c| c.p99)),
             );
         }
         let _ = writeln!(
@@ -276,7 +280,6 @@ impl Report {
              |---|---|---|---|---|---|---|---|---|---|---|"
         );
         for l in &self.latencies {
-            let c = &l.clients;
             let Some(t) = self
                 .throughputs
                 .iter()
@@ -284,21 +287,12 @@ impl Report {
             else {
                 continue;
             };
-            let t = &t.clients;
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {:.2}× | {} | {:.2}× | {} | {} | {:.2}× | {} | {:.2}× |",
+                "| {} | {} | {} |",
                 l.operation.name(),
-                us(c[NATIVE].cpu_per_call),
-                us(c[WARM].cpu_per_call),
-                ratio(c[WARM].cpu_per_call, c[NATIVE].cpu_per_call),
-                us(c[FRESH].cpu_per_call),
-                ratio(c[FRESH].cpu_per_call, c[NATIVE].cpu_per_call),
-                us(t[NATIVE].cpu_per_call),
-                us(t[WARM].cpu_per_call),
-                ratio(t[WARM].cpu_per_call, t[NATIVE].cpu_per_call),
-                us(t[FRESH].cpu_per_call),
-                ratio(t[FRESH].cpu_per_call, t[NATIVE].cpu_per_call),
+                against_native(l.clients.map(|c| c.cpu_per_call)),
+                against_native(t.clients.map(|c| c.cpu_per_call)),
             );
         }
     }
