@@ -33,8 +33,10 @@ type Pool = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 /// A pooled HTTP/1.1 client over TCP or TLS (webpki roots).
 #[derive(Clone)]
 pub struct HttpClient {
-    /// The pool of threads that are no core's, then one per core.
-    pools: Arc<[Pool]>,
+    /// The pool of threads that are no core's.
+    shared: Pool,
+    /// One pool per core, so a call's connection stays on its core's thread.
+    per_core: Arc<[Pool]>,
 }
 
 impl HttpClient {
@@ -54,26 +56,26 @@ impl HttpClient {
             .https_or_http()
             .enable_http1()
             .wrap_connector(tcp);
+        let pool = || {
+            Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(IDLE_TIMEOUT)
+                .pool_max_idle_per_host(MAX_IDLE_PER_ORIGIN)
+                .build(connector.clone())
+        };
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let pools = (0..=cores)
-            .map(|_| {
-                Client::builder(TokioExecutor::new())
-                    .pool_idle_timeout(IDLE_TIMEOUT)
-                    .pool_max_idle_per_host(MAX_IDLE_PER_ORIGIN)
-                    .build(connector.clone())
-            })
-            .collect();
-        HttpClient { pools }
+        HttpClient {
+            shared: pool(),
+            per_core: (0..cores).map(|_| pool()).collect(),
+        }
     }
 
     /// The calling thread's pool: its core's, or the shared one.
-    fn pool(&self) -> Option<&Pool> {
-        let index = match current_core() {
+    fn pool(&self) -> &Pool {
+        current_core()
             // More cores than this machine's share the pools in turn.
-            Some(core) => 1 + core % self.pools.len().saturating_sub(1).max(1),
-            None => 0,
-        };
-        self.pools.get(index).or(self.pools.first())
+            .and_then(|core| core.checked_rem(self.per_core.len()))
+            .and_then(|index| self.per_core.get(index))
+            .unwrap_or(&self.shared)
     }
 
     /// Sends `request` (absolute URI) and returns the response once its headers
@@ -85,8 +87,7 @@ impl HttpClient {
         options: RequestOptions,
     ) -> Result<http::Response<WasiBody>, Error> {
         let first_byte = options.first_byte_timeout.unwrap_or(Duration::MAX);
-        let pool = self.pool().ok_or(Error::InternalError(None))?;
-        let response = tokio::time::timeout(first_byte, pool.request(request))
+        let response = tokio::time::timeout(first_byte, self.pool().request(request))
             .await
             .map_err(|_| Error::ConnectionReadTimeout)?
             .map_err(|e| error_code(&e))?;
