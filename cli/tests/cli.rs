@@ -755,26 +755,17 @@ async fn serve_needs_a_token_prints_a_generated_one_once_and_drains_on_sigterm()
         .unwrap();
     let mut stderr =
         std::io::BufRead::lines(std::io::BufReader::new(server.stderr.take().unwrap()));
-    let mut token = None;
-    let mut addr = None;
-    for line in stderr.by_ref() {
-        let line = line.unwrap();
-        if let Some(t) = line
-            .split("): ")
-            .nth(1)
-            .filter(|_| line.starts_with("Service token"))
-        {
-            token = Some(t.to_owned());
-        }
-        if let Some(rest) = line.strip_prefix("Serving the Dixa connector on http://") {
-            addr = rest
-                .split(';')
-                .next()
-                .map(|a| a.parse::<std::net::SocketAddr>().unwrap());
-            break;
-        }
-    }
-    let (token, addr) = (token.unwrap(), addr.unwrap());
+    // The generated token is printed before the banner.
+    let token = stderr
+        .by_ref()
+        .map(Result::unwrap)
+        .find_map(|line| {
+            line.strip_prefix("Service token")
+                .and_then(|rest| rest.split("): ").nth(1))
+                .map(str::to_owned)
+        })
+        .unwrap();
+    let addr = common::served_address(&mut stderr, "the Dixa connector");
     assert_eq!(token.len(), 64);
     let tag = "/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741";
     let host = addr.to_string();
