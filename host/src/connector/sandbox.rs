@@ -226,17 +226,16 @@ impl Connector {
         store
     }
 
-    /// Starts a call in `store`, fresh or warm: a new gate and new per-call
-    /// policy budgets, the memory flag cleared, the epoch deadline set.
+    /// Starts a call in `store`, fresh or warm: a new gate, new per-call
+    /// policy budgets and a new memory flag, the epoch deadline set.
     pub(super) fn begin_call(&self, store: &mut Store<CallState>) -> Sandbox {
         let gate = Arc::new(DixaGate::default());
         let state = store.data_mut();
         state.hooks = self.policy_hooks(Arc::clone(&gate));
-        state
-            .limits
-            .memory_exhausted
-            .store(false, Ordering::Relaxed);
-        let memory_exhausted = Arc::clone(&state.limits.memory_exhausted);
+        // A new flag, not a cleared one: the store may go back to the pool and
+        // serve another call before this call's outcome is read.
+        let memory_exhausted = Arc::new(AtomicBool::new(false));
+        state.limits.memory_exhausted = Arc::clone(&memory_exhausted);
         store.set_epoch_deadline(1);
         Sandbox {
             memory_exhausted,
