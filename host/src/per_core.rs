@@ -33,6 +33,11 @@ pub(crate) fn current_core() -> Option<usize> {
 /// Current-thread runtimes, one per thread; tasks are placed round-robin.
 /// Dropping it tells the runtimes to stop: each thread then drops its
 /// runtime, cancelling the tasks still running, without being waited for.
+///
+/// A connector's per-core connection pools are chosen by core index, not by
+/// `PerCore`: use one `PerCore` per process. Two of them serving one
+/// connector would share pools by index, and a pooled connection would live
+/// on whichever runtime opened it, to end when that `PerCore` is dropped.
 pub struct PerCore {
     cores: Vec<Core>,
     next: AtomicUsize,
