@@ -19,6 +19,23 @@ pub use dixa_simulator::{DEFAULT_API_KEY, Fault, RecordedRequest, Simulator};
 /// forever on request (see `hostile-guest/`).
 pub const HOSTILE_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hostile.wasm"));
 
+/// Runs one network command of [`HOSTILE_COMPONENT`] (its `add-message`
+/// content, see `hostile-guest/`): the status and body it got back.
+pub async fn hostile_command(
+    connector: &Connector,
+    content: String,
+) -> Result<(String, String), dixa_host::Error> {
+    connector
+        .add_message(dixa_host::MessageInput {
+            conversation_id: "1".into(),
+            content,
+            direction: dixa_host::Direction::Inbound,
+            agent_id: None,
+        })
+        .await
+        .map(|message| (message.message_id, message.content.value))
+}
+
 /// The guest's Spin build: the `spin-connector-service` world, reading the
 /// `wasi:config` draft Spin serves.
 pub const SPIN_COMPONENT: &[u8] =

@@ -7,10 +7,13 @@
 use std::time::Duration;
 
 use dixa_host::per_core::PerCore;
-use dixa_host::{ConnectorError, ConversationInput, Error, MessageInput, NewNote, NotesInput};
+use dixa_host::{
+    CallLimits, ConnectorError, ConversationInput, Error, MessageInput, NewNote, NotesInput,
+};
 use dixa_simulator::examples::{CONVERSATION_ID, message_example, note_example, tag_example};
 use dixa_tests::{
-    ComponentSource, Connector, HOSTILE_COMPONENT, Harness, InstanceReuse, serve, serve_with,
+    ComponentSource, Connector, Fault, HOSTILE_COMPONENT, Harness, InstanceReuse, hostile_command,
+    serve, serve_with,
 };
 
 /// The hostile fixture (see `hostile-guest/`) in `reuse` mode.
@@ -33,6 +36,18 @@ async fn note(connector: &Connector, message: &str) -> Result<String, Error> {
         .create_internal_note(input)
         .await
         .map(|n| n.message)
+}
+
+/// The fixture's command that tags the example conversation in `harness`'s
+/// simulator.
+fn tag_command(harness: &Harness) -> String {
+    let tag = tag_example();
+    format!(
+        "send PUT http {} /v1/conversations/{}/tags/{}",
+        harness.simulator.addr(),
+        tag.conversation_id,
+        tag.tag_id
+    )
 }
 
 /// How many "count" calls the instance that served this one had served.
@@ -64,16 +79,69 @@ async fn a_warm_instance_serves_the_next_calls_and_keeps_its_statics() {
 }
 
 /// A call whose caller gives up (its future dropped mid-call) leaves no
-/// instance behind for the next call.
+/// instance behind for the next call, though the call would have succeeded
+/// had it been awaited.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_instance_whose_call_was_abandoned_is_never_reused() {
     let harness = hostile(InstanceReuse::WARM).await;
     let connector = &harness.connector;
+    let tag = tag_command(&harness);
     assert_eq!(count(connector).await, "1");
-    let abandoned = tokio::time::timeout(Duration::from_millis(200), note(connector, "spin"));
-    assert!(abandoned.await.is_err(), "the spin was abandoned");
+    harness
+        .simulator
+        .inject(Fault::Delay(Duration::from_millis(1000)));
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(200),
+        hostile_command(connector, tag.clone()),
+    );
+    assert!(abandoned.await.is_err(), "the call was abandoned");
     assert_eq!(connector.idle_instances(), 0);
     assert_eq!(count(connector).await, "1");
+    // The same call, awaited, succeeds and keeps its instance.
+    let tagged = hostile_command(connector, tag).await;
+    assert_eq!(tagged.map(|(status, _)| status), Ok("204".to_owned()));
+    assert_eq!(count(connector).await, "2");
+}
+
+/// Each call of a warm instance starts with new per-call budgets and a new
+/// record of what it sent: neither carries over from the calls before.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_call_of_a_warm_instance_starts_with_new_budgets_and_a_new_record_of_what_it_sent() {
+    let harness = Harness::with(|builder| {
+        builder
+            .component(ComponentSource::Bytes(HOSTILE_COMPONENT.to_vec()))
+            .instance_reuse(InstanceReuse::WARM)
+            .call_timeout(Duration::from_millis(1500))
+            .limits(CallLimits {
+                request_bytes_per_call: 128 << 10,
+                ..CallLimits::default()
+            })
+    })
+    .await;
+    let connector = &harness.connector;
+    let authority = harness.simulator.addr().to_string();
+    assert_eq!(count(connector).await, "1");
+    // 100 KiB per call, twice: within each call's 128 KiB, not within both.
+    let body = format!(
+        "body http {authority} /v1/conversations/1/notes {}",
+        100 << 10
+    );
+    for _ in 0..2 {
+        let sent = hostile_command(connector, body.clone()).await;
+        assert!(sent.is_ok(), "{sent:?}");
+    }
+    let tagged = hostile_command(connector, tag_command(&harness)).await;
+    assert_eq!(tagged.map(|(status, _)| status), Ok("204".to_owned()));
+    assert_eq!(count(connector).await, "2", "one instance served them all");
+    // Stopped before it sent anything, this call says Dixa did not act,
+    // whatever the instance's earlier calls sent.
+    assert_eq!(
+        note(connector, "spin").await,
+        Err(Error::Deadline {
+            timeout: Duration::from_millis(1500),
+            dixa_may_have_acted: false,
+        })
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -20,7 +20,7 @@ use dixa_host::{
     TagInput, Timeouts, TransportKind, parse_input,
 };
 use dixa_simulator::examples::{message_example, note_example, tag_example};
-use dixa_tests::{Fault, HOSTILE_COMPONENT, Harness, Simulator, cache_dir};
+use dixa_tests::{Fault, HOSTILE_COMPONENT, Harness, Simulator};
 
 /// One line of a section.
 struct Row {
@@ -610,11 +610,10 @@ async fn faults() -> Vec<Row> {
 
 async fn sandbox() -> Vec<Row> {
     let mut rows = Vec::new();
-    let hostile = Connector::builder()
+    let hostile = dixa_tests::builder()
         .component(ComponentSource::Bytes(HOSTILE_COMPONENT.to_vec()))
         .memory_limit(16 << 20)
         .call_timeout(Duration::from_millis(500))
-        .cache_dir(Some(cache_dir()))
         .build()
         .unwrap();
     let hostile_note = |message: &str| NoteInput {

@@ -12,12 +12,12 @@
 use std::time::Duration;
 
 use dixa_contract::{Method, OPERATIONS, path};
-use dixa_host::{BuildError, CallLimits, ConnectorError, Error, MessageInput, TransportKind};
+use dixa_host::{BuildError, CallLimits, ConnectorError, Error, TransportKind};
 use dixa_simulator::client::{send, send_with_headers};
 use dixa_simulator::examples::{note_example, tag_example};
 use dixa_tests::{
     ApiKey, ComponentSource, Connector, DEFAULT_API_KEY, Fault, HOSTILE_COMPONENT, Harness,
-    SPIN_COMPONENT, TEST_SERVICE_TOKEN, cache_dir, serve, serve_with,
+    SPIN_COMPONENT, TEST_SERVICE_TOKEN, cache_dir, hostile_command, serve, serve_with,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -64,19 +64,6 @@ async fn hostile(limits: CallLimits) -> Harness {
             .limits(limits)
     })
     .await
-}
-
-/// Runs one network command of the hostile component (see `hostile-guest/`).
-async fn command(connector: &Connector, content: String) -> Result<(String, String), Error> {
-    connector
-        .add_message(MessageInput {
-            conversation_id: "1".into(),
-            content,
-            direction: dixa_host::Direction::Inbound,
-            agent_id: None,
-        })
-        .await
-        .map(|message| (message.message_id, message.content.value))
 }
 
 /// The hostile component's report of a failed request (see `hostile-guest/`).
@@ -147,7 +134,7 @@ async fn the_key_goes_only_to_the_operations_routes_and_nothing_else_reaches_dix
         denied.push(send(method, &format!("http://evil.example{route}"), ""));
     }
     for content in &denied {
-        let result = command(&harness.connector, content.clone()).await;
+        let result = hostile_command(&harness.connector, content.clone()).await;
         assert!(
             result == Err(not_an_operation()) || result == Err(hostile_failure("path refused")),
             "{content}: {result:?}"
@@ -159,7 +146,7 @@ async fn the_key_goes_only_to_the_operations_routes_and_nothing_else_reaches_dix
     // headers: a method override or a forwarding header is stripped.
     let note = path::fill(OPERATIONS[0].dixa_path, &["9456"]);
     assert_eq!(OPERATIONS[0].method, Method::Post);
-    let result = command(
+    let result = hostile_command(
         &harness.connector,
         send(
             "POST",
@@ -194,7 +181,7 @@ async fn a_hostile_component_cannot_take_more_host_memory_than_its_limits() {
     }
     let tag = "/v1/conversations/1/tags/t";
 
-    let in_flight = command(
+    let in_flight = hostile_command(
         &harness.connector,
         format!("in-flight http {authority} {tag} 5"),
     )
@@ -205,7 +192,7 @@ async fn a_hostile_component_cannot_take_more_host_memory_than_its_limits() {
             "at most 2 requests may be in flight per call"
         ))
     );
-    let body = command(
+    let body = hostile_command(
         &harness.connector,
         format!(
             "body http {authority} /v1/conversations/1/notes {}",
@@ -219,18 +206,18 @@ async fn a_hostile_component_cannot_take_more_host_memory_than_its_limits() {
             "at most 65536 body bytes may be sent per request and 131072 per call"
         ))
     );
-    let header = command(&harness.connector, format!("header {}", 16 << 10)).await;
+    let header = hostile_command(&harness.connector, format!("header {}", 16 << 10)).await;
     assert!(
         matches!(&header, Err(Error::Component { message, .. }) if message.ends_with("total size of fields exceeds limit")),
         "{header:?}"
     );
-    let resources = command(&harness.connector, "resources".into()).await;
+    let resources = hostile_command(&harness.connector, "resources".into()).await;
     assert!(
         matches!(&resources, Err(Error::Component { message, .. }) if message.contains("resource table")),
         "{resources:?}"
     );
     // The connector is still fine after each of them.
-    let ok = command(
+    let ok = hostile_command(
         &harness.connector,
         format!("send PUT http {authority} {tag}"),
     )
