@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use dixa_contract::operations as ops;
 use dixa_host::per_core::PerCore;
 use dixa_host::{
     ApiKey, ComponentSource, Connector, ConnectorBuilder, ConversationInput, InstanceReuse,
@@ -97,15 +98,16 @@ impl Operation {
         Operation::Notes,
     ];
 
+    /// Its WIT name, from the contract's table of operations.
     pub fn name(self) -> &'static str {
         match self {
-            Operation::Note => "create-internal-note",
-            Operation::Message => "add-message",
-            Operation::Tag => "tag-conversation",
-            Operation::Untag => "untag-conversation",
-            Operation::ListTags => "list-conversation-tags",
-            Operation::ListNotes => "list-internal-notes",
-            Operation::Notes => "create-internal-notes",
+            Operation::Note => ops::CREATE_INTERNAL_NOTE.name,
+            Operation::Message => ops::ADD_MESSAGE.name,
+            Operation::Tag => ops::TAG_CONVERSATION.name,
+            Operation::Untag => ops::UNTAG_CONVERSATION.name,
+            Operation::ListTags => ops::LIST_CONVERSATION_TAGS.name,
+            Operation::ListNotes => ops::LIST_INTERNAL_NOTES.name,
+            Operation::Notes => ops::CREATE_INTERNAL_NOTES.name,
         }
     }
 }

@@ -32,46 +32,25 @@ impl NativeClient {
 
     /// Runs `operation` on its input from `inputs`: request, send, parse.
     pub async fn call(&self, operation: Operation, inputs: &Inputs) -> Result<(), String> {
-        let text = |e: dixa_guest::error::Error| e.to_string();
+        let request = match operation {
+            Operation::Note => request::create_internal_note(&inputs.note),
+            Operation::Message => request::add_message(&inputs.message),
+            Operation::Tag => request::tag_conversation(&inputs.tag),
+            Operation::Untag => request::untag_conversation(&inputs.tag),
+            Operation::ListTags => request::list_conversation_tags(&inputs.listed),
+            Operation::ListNotes => request::list_internal_notes(&inputs.listed),
+            Operation::Notes => request::create_internal_notes(&inputs.notes),
+        }
+        .map_err(|e| e.to_string())?;
+        let body = self.send(request).await?;
+        // Parsed as the guest parses it; tagging answers with no body.
         match operation {
-            Operation::Note => {
-                let body = self
-                    .send(request::create_internal_note(&inputs.note).map_err(text)?)
-                    .await?;
-                response::note(&body).map(drop)
-            }
-            Operation::Message => {
-                let body = self
-                    .send(request::add_message(&inputs.message).map_err(text)?)
-                    .await?;
-                response::message(&body).map(drop)
-            }
-            Operation::Tag => self
-                .send(request::tag_conversation(&inputs.tag).map_err(text)?)
-                .await
-                .map(drop),
-            Operation::Untag => self
-                .send(request::untag_conversation(&inputs.tag).map_err(text)?)
-                .await
-                .map(drop),
-            Operation::ListTags => {
-                let body = self
-                    .send(request::list_conversation_tags(&inputs.listed).map_err(text)?)
-                    .await?;
-                response::tags(&body).map(drop)
-            }
-            Operation::ListNotes => {
-                let body = self
-                    .send(request::list_internal_notes(&inputs.listed).map_err(text)?)
-                    .await?;
-                response::notes(&body).map(drop)
-            }
-            Operation::Notes => {
-                let body = self
-                    .send(request::create_internal_notes(&inputs.notes).map_err(text)?)
-                    .await?;
-                response::note_outcomes(&body, inputs.notes.notes.len()).map(drop)
-            }
+            Operation::Note => response::note(&body).map(drop),
+            Operation::Message => response::message(&body).map(drop),
+            Operation::Tag | Operation::Untag => Ok(()),
+            Operation::ListTags => response::tags(&body).map(drop),
+            Operation::ListNotes => response::notes(&body).map(drop),
+            Operation::Notes => response::note_outcomes(&body, inputs.notes.notes.len()).map(drop),
         }
     }
 
