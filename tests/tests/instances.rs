@@ -50,6 +50,20 @@ fn tag_command(harness: &Harness) -> String {
     )
 }
 
+/// Tags the example conversation through the service build's route at
+/// `address`, and checks its answer.
+async fn tag_through_service(address: std::net::SocketAddr) {
+    let tag = tag_example();
+    let path = format!("/conversations/{}/tags/{}", tag.conversation_id, tag.tag_id);
+    let response = dixa_simulator::client::send(address, "PUT", &path, "")
+        .await
+        .unwrap();
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (200, r#"{"success":true}"#)
+    );
+}
+
 /// How many "count" calls the instance that served this one had served.
 async fn count(connector: &Connector) -> String {
     note(connector, "count").await.expect("count succeeds")
@@ -251,19 +265,7 @@ async fn an_http_call_gets_a_slot_when_every_slot_is_warm() {
         .unwrap();
     assert_eq!(harness.connector.idle_instances(), 1);
     let tagged = harness.requests().len();
-    let address = serve(harness.connector).await;
-    let path = format!(
-        "/conversations/{}/tags/{}",
-        tag_example().conversation_id,
-        tag_example().tag_id
-    );
-    let response = dixa_simulator::client::send(address, "PUT", &path, "")
-        .await
-        .unwrap();
-    assert_eq!(
-        (response.status, response.body.as_str()),
-        (200, r#"{"success":true}"#)
-    );
+    tag_through_service(serve(harness.connector).await).await;
     assert_eq!(harness.simulator.requests().len(), tagged + 1);
 }
 
@@ -320,19 +322,8 @@ async fn dixa_serve_on_per_core_runtimes_answers_as_on_the_shared_one() {
         options
     })
     .await;
-    let path = format!(
-        "/conversations/{}/tags/{}",
-        tag_example().conversation_id,
-        tag_example().tag_id
-    );
     for _ in 0..4 {
-        let response = dixa_simulator::client::send(address, "PUT", &path, "")
-            .await
-            .unwrap();
-        assert_eq!(
-            (response.status, response.body.as_str()),
-            (200, r#"{"success":true}"#)
-        );
+        tag_through_service(address).await;
     }
     assert_eq!(harness.simulator.requests().len(), 4);
 }
