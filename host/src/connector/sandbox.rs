@@ -299,9 +299,7 @@ impl Sandbox {
     pub(super) fn memory_exhausted(&self) -> bool {
         self.memory_exhausted.load(Ordering::Relaxed)
     }
-}
 
-impl Sandbox {
     /// The call's result, or the limit that stopped it, with the key redacted.
     pub(super) fn outcome<T>(
         &self,
