@@ -481,32 +481,38 @@ async fn throughputs(subjects: &[Subject; 3], calls: Calls) -> Result<Vec<Throug
             run(subject, operation, calls.warmup, 8).await?;
         }
         for concurrency in CONCURRENCIES {
-            let mut rates: [Vec<f64>; 3] = Default::default();
-            let mut cpus: [Vec<Duration>; 3] = Default::default();
+            let mut runs: [Vec<RunSample>; 3] = Default::default();
             for _ in 0..calls.runs {
-                for ((subject, rates), cpus) in subjects.iter().zip(&mut rates).zip(&mut cpus) {
-                    let started_cpu = cpu::client_threads();
-                    let wall = run(subject, operation, calls.throughput, concurrency).await?;
-                    let cpu = cpu::client_threads().saturating_sub(started_cpu);
-                    rates.push(calls.throughput as f64 / wall.as_secs_f64());
-                    cpus.push(cpu / calls.throughput as u32);
+                for (subject, runs) in subjects.iter().zip(&mut runs) {
+                    let run = run(subject, operation, calls.throughput, concurrency);
+                    runs.push(sampled(calls.throughput, run).await?);
                 }
             }
-            let [r0, r1, r2] = rates;
-            let [c0, c1, c2] = cpus;
-            let clients = [(r0, c0), (r1, c1), (r2, c2)].map(rate);
             rows.push(Throughput {
                 operation,
                 concurrency,
-                clients,
+                clients: runs.map(rate),
             });
         }
     }
     Ok(rows)
 }
 
+/// One throughput run: calls per second, and the client threads' CPU per call.
+type RunSample = (f64, Duration);
+
+/// Times `run`, a run of `calls` calls, on the wall clock and the client
+/// threads' CPU.
+async fn sampled(calls: usize, run: impl Future<Output = Result<Duration>>) -> Result<RunSample> {
+    let started_cpu = cpu::client_threads();
+    let wall = run.await?;
+    let cpu = cpu::client_threads().saturating_sub(started_cpu);
+    Ok((calls as f64 / wall.as_secs_f64(), cpu / calls as u32))
+}
+
 /// The median rate and CPU per call of several runs.
-fn rate((mut rates, mut cpus): (Vec<f64>, Vec<Duration>)) -> ClientRate {
+fn rate(runs: Vec<RunSample>) -> ClientRate {
+    let (mut rates, mut cpus): (Vec<f64>, Vec<Duration>) = runs.into_iter().unzip();
     ClientRate {
         per_second: median(&mut rates),
         cpu_per_call: median(&mut cpus),
@@ -601,8 +607,7 @@ fn per_core_throughputs(bench: &Bench) -> Result<Vec<PerCoreThroughput>> {
     waiter.block_on(async {
         let mut rows = Vec::new();
         for operation in Operation::ALL {
-            let mut rates: [Vec<f64>; 2] = Default::default();
-            let mut cpus: [Vec<Duration>; 2] = Default::default();
+            let mut runs: [Vec<RunSample>; 2] = Default::default();
             let subjects = |client: usize, worker: usize| match client {
                 0 => natives.get(worker % natives.len()).cloned(),
                 _ => Some(warm.clone()),
@@ -611,29 +616,24 @@ fn per_core_throughputs(bench: &Bench) -> Result<Vec<PerCoreThroughput>> {
                 run_per_core(&cores, &subjects, client, operation, calls.warmup, 8).await?;
             }
             for _ in 0..calls.runs {
-                for (client, (rates, cpus)) in rates.iter_mut().zip(&mut cpus).enumerate() {
-                    let started_cpu = cpu::client_threads();
-                    let wall = run_per_core(
+                for (client, runs) in runs.iter_mut().enumerate() {
+                    let run = run_per_core(
                         &cores,
                         &subjects,
                         client,
                         operation,
                         calls.throughput,
                         CONCURRENCY,
-                    )
-                    .await?;
-                    let cpu = cpu::client_threads().saturating_sub(started_cpu);
-                    rates.push(calls.throughput as f64 / wall.as_secs_f64());
-                    cpus.push(cpu / calls.throughput as u32);
+                    );
+                    runs.push(sampled(calls.throughput, run).await?);
                 }
             }
-            let [native_rates, warm_rates] = rates;
-            let [native_cpus, warm_cpus] = cpus;
+            let [native_rate, warm_rate] = runs.map(rate);
             rows.push(PerCoreThroughput {
                 operation,
                 concurrency: CONCURRENCY,
-                native: rate((native_rates, native_cpus)),
-                warm: rate((warm_rates, warm_cpus)),
+                native: native_rate,
+                warm: warm_rate,
             });
         }
         Ok(rows)
