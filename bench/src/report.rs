@@ -195,65 +195,64 @@ impl Report {
              multi-thread runtime's figures are in the tables below.\n\n\
              | target | measured | |\n|---|---|---|"
         );
+        // One row: the target, the measured figure, met or missed.
+        let mut row = |target: String, measured: String, met: bool| {
+            let _ = writeln!(md, "| {target} | {measured} | {} |", verdict(met));
+        };
         for l in &self.latencies {
             let (native, warm) = (l.clients[NATIVE], l.clients[WARM]);
             let name = l.operation.name();
             let cpu = ratio(warm.cpu_per_call, native.cpu_per_call);
             let p50 = ratio(warm.p50, native.p50);
             let p99 = ratio(warm.p99, native.p99);
-            let _ = writeln!(
-                md,
-                "| {name} client CPU per call at 1 ≤ {CPU_RATIO}× native | {cpu:.2}× | {} |",
-                verdict(cpu <= CPU_RATIO)
+            row(
+                format!("{name} client CPU per call at 1 ≤ {CPU_RATIO}× native"),
+                format!("{cpu:.2}×"),
+                cpu <= CPU_RATIO,
             );
-            let _ = writeln!(
-                md,
-                "| {name} p50 ≤ {P50_RATIO}× native | {p50:.2}× | {} |",
-                verdict(p50 <= P50_RATIO)
+            row(
+                format!("{name} p50 ≤ {P50_RATIO}× native"),
+                format!("{p50:.2}×"),
+                p50 <= P50_RATIO,
             );
-            let _ = writeln!(
-                md,
-                "| {name} p99 ≤ {P99_RATIO}× native | {p99:.2}× | {} |",
-                verdict(p99 <= P99_RATIO)
+            row(
+                format!("{name} p99 ≤ {P99_RATIO}× native"),
+                format!("{p99:.2}×"),
+                p99 <= P99_RATIO,
             );
         }
         for p in &self.per_core {
-            let name = p.operation.name();
+            let (name, c) = (p.operation.name(), p.concurrency);
             let cpu = ratio(p.warm.cpu_per_call, p.native.cpu_per_call);
             let r = p.warm.per_second / p.native.per_second;
-            let _ = writeln!(
-                md,
-                "| {name} client CPU per call at {c}, per-core ≤ {CPU_RATIO}× native | {cpu:.2}× | {} |",
-                verdict(cpu <= CPU_RATIO),
-                c = p.concurrency,
+            row(
+                format!("{name} client CPU per call at {c}, per-core ≤ {CPU_RATIO}× native"),
+                format!("{cpu:.2}×"),
+                cpu <= CPU_RATIO,
             );
-            let _ = writeln!(
-                md,
-                "| {name} throughput at {c}, per-core ≥ {THROUGHPUT_RATIO}× native | {r:.2}× | {} |",
-                verdict(r >= THROUGHPUT_RATIO),
-                c = p.concurrency,
+            row(
+                format!("{name} throughput at {c}, per-core ≥ {THROUGHPUT_RATIO}× native"),
+                format!("{r:.2}×"),
+                r >= THROUGHPUT_RATIO,
             );
         }
         let instance = self.setup.instance_warm.as_secs_f64() * 1e6;
-        let _ = writeln!(
-            md,
-            "| instantiate-or-reuse per call < {INSTANCE_MICROS} µs | {instance:.2} µs | {} |",
-            verdict(instance < INSTANCE_MICROS)
+        row(
+            format!("instantiate-or-reuse per call < {INSTANCE_MICROS} µs"),
+            format!("{instance:.2} µs"),
+            instance < INSTANCE_MICROS,
         );
-        let _ = writeln!(
-            md,
-            "| plain component ≤ {} | {} | {} |",
-            kb(PLAIN_BYTES),
+        row(
+            format!("plain component ≤ {}", kb(PLAIN_BYTES)),
             kb(self.sizes.plain),
-            verdict(self.sizes.plain <= PLAIN_BYTES)
+            self.sizes.plain <= PLAIN_BYTES,
         );
-        let _ = writeln!(
-            md,
-            "| service component ≤ {} | {} | {} |\n",
-            kb(SERVICE_BYTES),
+        row(
+            format!("service component ≤ {}", kb(SERVICE_BYTES)),
             kb(self.sizes.service),
-            verdict(self.sizes.service <= SERVICE_BYTES)
+            self.sizes.service <= SERVICE_BYTES,
         );
+        md.push('\n');
     }
 
     fn latency_tables(&self, md: &mut String) {
