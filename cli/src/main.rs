@@ -23,6 +23,7 @@ use dixa_host::{
 use serde_json::json;
 
 mod demo;
+mod logging;
 
 /// Act on Dixa conversations through the sandboxed connector component.
 ///
@@ -217,6 +218,10 @@ struct McpArgs {
     /// of stdio; every request then needs the service token.
     #[arg(long, value_name = "PORT")]
     http_port: Option<u16>,
+    /// Tool calls pending at once (waiting or running); more are answered
+    /// `overloaded` (HTTP 503).
+    #[arg(long, value_name = "N", default_value_t = dixa_host::mcp::DEFAULT_MAX_PENDING_CALLS)]
+    max_pending_calls: usize,
     #[command(flatten)]
     front: FrontArgs,
 }
@@ -235,9 +240,15 @@ struct FrontArgs {
     /// address and localhost. Repeatable.
     #[arg(long = "public-host", value_name = "NAME")]
     public_hosts: Vec<String>,
-    /// Connections open at once; more are answered 503.
-    #[arg(long, default_value_t = 1024)]
-    max_connections: usize,
+    /// Connections open at once; more are answered 503 (default: 1024, or
+    /// fewer when the process may open fewer files).
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
+    /// Take each request's caller (callers share the call slots and the rate
+    /// limit fairly) from the last X-Forwarded-For address instead of the
+    /// peer's. Only behind a proxy that sets it: anyone else can forge it.
+    #[arg(long)]
+    trust_forwarded_for: bool,
 }
 
 /// Exit codes, as documented in the README.
@@ -281,7 +292,8 @@ impl From<anyhow::Error> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    logging::init(cli.verbose);
+    raise_open_files_limit();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -293,6 +305,27 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(runtime.block_on(run(cli)))
+}
+
+/// Raises this process's soft limit on open files to its hard limit: a
+/// server's connection cap is derived from it, and the usual soft limit
+/// (1024) is far below what the machine allows. A process-wide setting, so
+/// the CLI's to make, not the library's.
+fn raise_open_files_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write `limit`, which outlives
+    // both calls.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            // Failing leaves the limit as it was, which the cap follows.
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }
 
 async fn run(cli: Cli) -> u8 {
@@ -421,7 +454,10 @@ fn connector_with(
         None => std::env::var("DIXA_API_KEY").unwrap_or_default(),
     };
     let key = match ApiKey::new(&key) {
-        Ok(key) => key,
+        Ok(key) => {
+            logging::hide(key.expose());
+            key
+        }
         Err(InvalidKey::Empty) => {
             return Err(Failure::new(
                 exit::CREDENTIALS,
@@ -540,10 +576,25 @@ async fn run_batch(cli: &Cli, args: &BatchArgs) -> Result<u8, Failure> {
             report_path.display()
         );
     }
-    report.mark_done(&args.mark_done).map_err(report_failure)?;
+    // Every flag is checked before anything is written: a refused run leaves
+    // the report as it was.
+    report
+        .check_unknown(&args.mark_done)
+        .map_err(report_failure)?;
     if let Some(ids) = &args.resend_unknown {
         report.check_unknown(ids).map_err(report_failure)?;
+        if let Some(both) = ids.iter().find(|id| args.mark_done.contains(id)) {
+            return Err(Failure::new(
+                exit::INVALID_INPUT,
+                "usage",
+                format!(
+                    "{both} is given to both --mark-done and --resend-unknown: say whether it \
+                     took effect in Dixa (--mark-done) or not (--resend-unknown), not both"
+                ),
+            ));
+        }
     }
+    report.mark_done(&args.mark_done).map_err(report_failure)?;
     let options = BatchOptions {
         per_core: per_core(cli)?,
         concurrency: args.concurrency,
@@ -623,7 +674,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<u8, Failure> {
 /// `dixa mcp`: the operations as MCP tools, over stdio or streamable HTTP.
 async fn mcp(cli: &Cli, args: &McpArgs) -> Result<u8, Failure> {
     let connector = std::sync::Arc::new(connector(cli, ComponentSource::Embedded)?);
-    let tools = dixa_host::mcp::DixaTools::new(connector);
+    let tools = dixa_host::mcp::DixaTools::new(connector).max_pending_calls(args.max_pending_calls);
     let Some(port) = args.http_port else {
         let tools = match per_core(cli)? {
             Some(cores) => tools.on_cores(cores),
@@ -663,7 +714,10 @@ async fn front(
     }
     let mut options = dixa_host::serve::ServeOptions::new(token);
     options.public_hosts = args.public_hosts.clone();
-    options.max_connections = args.max_connections.max(1);
+    if let Some(max) = args.max_connections {
+        options.max_connections = max.max(1);
+    }
+    options.trust_forwarded_for = args.trust_forwarded_for;
     options.drain_timeout =
         Duration::try_from_secs_f64(cli.timeout).unwrap_or(options.drain_timeout);
     options.per_core = per_core(cli)?;
@@ -698,10 +752,11 @@ fn service_token(file: Option<&std::path::Path>) -> Result<ServiceToken, Failure
                 "Service token (shown once; set DIXA_SERVE_TOKEN or --token-file to choose it): {}",
                 token.expose()
             );
+            logging::hide(token.expose());
             return Ok(token);
         }
     };
-    ServiceToken::new(&text).ok_or_else(|| {
+    let token = ServiceToken::new(&text).ok_or_else(|| {
         Failure::new(
             exit::INVALID_INPUT,
             "configuration",
@@ -710,7 +765,9 @@ fn service_token(file: Option<&std::path::Path>) -> Result<ServiceToken, Failure
                 dixa_contract::auth::TOKEN_RULE
             ),
         )
-    })
+    })?;
+    logging::hide(token.expose());
+    Ok(token)
 }
 
 /// Completes at the first SIGINT or SIGTERM.
@@ -781,17 +838,4 @@ async fn simulator(port: u16) -> u8 {
         _ = simulator.wait() => exit::FAILURE,
         _ = tokio::signal::ctrl_c() => exit::OK,
     }
-}
-
-fn init_logging(verbose: bool) {
-    let filter = if verbose {
-        "dixa_host=debug,warn"
-    } else {
-        "warn"
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .try_init();
 }

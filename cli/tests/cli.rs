@@ -8,6 +8,7 @@
 )]
 
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output, Stdio};
 
 use dixa_simulator::{DEFAULT_API_KEY, Fault, Simulator};
@@ -247,7 +248,30 @@ async fn the_key_is_read_from_a_file_and_never_printed_even_verbose() {
         &["-v", "--api-key-file", &file_arg, "tag-conversation", TAG],
         "",
     );
+    // A source that would leak: the key as the conversation id puts it in the
+    // path of the `sending` and `answered` lines.
+    let as_id = format!(r#"{{"conversationId":"{key}","tagId":"t"}}"#);
+    let id_is_key = dixa(
+        &simulator.base_url(),
+        None,
+        &[
+            "-v",
+            "--api-key-file",
+            &file_arg,
+            "tag-conversation",
+            &as_id,
+        ],
+        "",
+    );
     std::fs::remove_file(&file).unwrap();
+    let id_stderr = String::from_utf8_lossy(&id_is_key.stderr);
+    for line in ["sending", "answered"] {
+        assert!(
+            id_stderr.lines().any(|l| l.contains(line)
+                && l.contains("path=/v1/conversations/<redacted>/tags/t")),
+            "{line}: {id_stderr}"
+        );
+    }
 
     assert_eq!(ok.status.code(), Some(0), "{ok:?}");
     assert_eq!(simulator.requests()[0].header("authorization"), Some(key));
@@ -257,7 +281,7 @@ async fn the_key_is_read_from_a_file_and_never_printed_even_verbose() {
         "verbose logs requests: {stderr}"
     );
     assert_eq!(failed.status.code(), Some(5));
-    for output in [&ok, &failed] {
+    for output in [&ok, &failed, &id_is_key] {
         let all = format!(
             "{}{}",
             String::from_utf8_lossy(&output.stdout),
@@ -477,8 +501,33 @@ async fn a_batch_killed_mid_run_resumes_without_sending_an_unknown_post_twice() 
         "the line whose outcome is unknown was not sent again"
     );
 
-    // The user found the note in Dixa.
+    // Contradicting flags are refused before anything is written.
     let id = results[2]["id"].as_str().unwrap();
+    let report = format!("{input}.report.jsonl");
+    let before = std::fs::read(&report).unwrap();
+    let resend_flag = format!("--resend-unknown={id}");
+    let both = dixa(
+        &simulator.base_url(),
+        Some(DEFAULT_API_KEY),
+        &["batch", "--mark-done", id, &resend_flag, &input],
+        "",
+    );
+    assert_eq!(both.status.code(), Some(2), "{both:?}");
+    assert_eq!(
+        json_of(&both.stderr)["message"],
+        format!(
+            "{id} is given to both --mark-done and --resend-unknown: say whether it took \
+             effect in Dixa (--mark-done) or not (--resend-unknown), not both"
+        )
+    );
+    assert_eq!(
+        std::fs::read(&report).unwrap(),
+        before,
+        "nothing was marked"
+    );
+    assert_eq!(simulator.requests().len(), 5);
+
+    // The user found the note in Dixa.
     let marked = dixa(
         &simulator.base_url(),
         Some(DEFAULT_API_KEY),
@@ -551,6 +600,7 @@ async fn batch_reports_are_required_for_stdin_locked_and_never_silently_ignored(
     // A report of dixa 0.1 (lines matched by position) is refused, not ignored.
     let old = dir.path().join("old.jsonl");
     std::fs::write(&old, "{\"line\":1,\"hash\":\"ab\",\"output\":{}}\n").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o600)).unwrap();
     let refused = dixa(
         &url,
         Some(DEFAULT_API_KEY),
@@ -567,6 +617,39 @@ async fn batch_reports_are_required_for_stdin_locked_and_never_silently_ignored(
             .contains("was written by dixa 0.1"),
         "{error}"
     );
+
+    // A report others can read, or one that is a symlink, is refused before
+    // anything is sent, whatever it holds: here a line planted as done.
+    let (_planted_dir, planted_input) = batch_input(&[note_line(3, "planted")]);
+    let planted = format!("{planted_input}.report.jsonl");
+    let first_run = dixa(&url, Some(DEFAULT_API_KEY), &["batch", &planted_input], "");
+    assert_eq!(first_run.status.code(), Some(0), "{first_run:?}");
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let linked = dir.path().join("linked.jsonl");
+    std::os::unix::fs::symlink(&planted, &linked).unwrap();
+    for (report, reason) in [
+        (planted.clone(), "open to group or others (mode 666)"),
+        (linked.display().to_string(), "it is a symbolic link"),
+    ] {
+        let sent = simulator.requests().len();
+        let refused = dixa(
+            &url,
+            Some(DEFAULT_API_KEY),
+            &["batch", &planted_input, "--report", &report],
+            "",
+        );
+        assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+        assert_eq!(
+            json_of(&refused.stderr),
+            json!({
+                "error": "report",
+                "message": format!("{report}: refusing to use it as a batch report: {reason}; nothing was sent"),
+                "dixaMayHaveActed": false,
+            })
+        );
+        assert!(refused.stdout.is_empty());
+        assert_eq!(simulator.requests().len(), sent, "nothing was sent");
+    }
 
     // A second batch on a report in use is refused while the first runs.
     let (_input_dir, input) = batch_input(&[note_line(2, "slow")]);
@@ -733,7 +816,6 @@ async fn an_echoed_key_is_redacted_on_stderr_and_batch_reports_are_private() {
         "{text}"
     );
     assert!(!String::from_utf8_lossy(&output.stdout).contains(DEFAULT_API_KEY));
-    use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&report).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }
@@ -898,4 +980,109 @@ async fn batch_lines_run_every_operation_and_a_partial_bulk_is_done() {
         5,
         "the bulk line is never sent again"
     );
+}
+
+/// `dixa serve` started with an open-files limit of `soft` (hard: `hard`),
+/// the simulator its Dixa: the server and its address.
+fn serve_with_open_files_limit(
+    simulator: &Simulator,
+    soft: u64,
+    hard: u64,
+) -> (common::Server, std::net::SocketAddr) {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dixa"));
+    command
+        .args(["--base-url", &simulator.base_url(), "serve", "--port", "0"])
+        .env("DIXA_API_KEY", DEFAULT_API_KEY)
+        .env(
+            "DIXA_SERVE_TOKEN",
+            dixa_simulator::client::TEST_SERVICE_TOKEN,
+        )
+        .env(
+            "DIXA_CACHE_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-cache"),
+        )
+        .stderr(Stdio::piped());
+    let limit = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: setrlimit is async-signal-safe and `limit` is a copy the child owns.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let mut server = common::Server::spawn(&mut command);
+    let mut stderr =
+        std::io::BufRead::lines(std::io::BufReader::new(server.0.stderr.take().unwrap()));
+    let addr = common::served_address(&mut stderr, "the Dixa connector");
+    // Drained in the background, so the server never blocks on a full pipe.
+    std::thread::spawn(move || stderr.for_each(drop));
+    (server, addr)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_raises_its_open_files_limit_and_caps_connections_below_it() {
+    let simulator = Simulator::start().await.unwrap();
+    let (raised, _) = serve_with_open_files_limit(&simulator, 256, 512);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", raised.0.id())).unwrap();
+    let open_files = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .unwrap();
+    assert_eq!(
+        open_files.split_whitespace().collect::<Vec<_>>(),
+        ["Max", "open", "files", "512", "512", "files"]
+    );
+    drop(raised);
+
+    // It cannot raise it: 256 files give a cap of 192 connections, so a flood
+    // of idle connections is answered 503 before descriptors run out.
+    let (_server, addr) = serve_with_open_files_limit(&simulator, 256, 256);
+    let mut flood = Vec::new();
+    for _ in 0..250 {
+        flood.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let answers: Vec<_> = flood
+        .into_iter()
+        .map(|mut stream| {
+            tokio::spawn(async move {
+                let mut answer = Vec::new();
+                let read = tokio::time::timeout(
+                    std::time::Duration::from_secs(2),
+                    tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut answer),
+                )
+                .await;
+                (
+                    read.is_ok(),
+                    String::from_utf8_lossy(&answer).into_owned(),
+                    stream,
+                )
+            })
+        })
+        .collect();
+    let mut refused = 0;
+    let mut held = Vec::new();
+    for answer in answers {
+        let (closed, text, stream) = answer.await.unwrap();
+        if closed {
+            assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+            refused += 1;
+        } else {
+            held.push(stream);
+        }
+    }
+    assert_eq!((held.len(), refused), (192, 58));
+    drop(held);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let tag = "/conversations/9456/tags/eb31acbb-13f9-4ce7-abd3-44dd86266741";
+    let served = dixa_simulator::client::send(addr, "PUT", tag, "")
+        .await
+        .unwrap();
+    assert_eq!(served.status, 200, "{served:?}");
 }

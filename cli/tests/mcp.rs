@@ -101,6 +101,27 @@ async fn the_official_sdk_drives_every_tool_over_http_behind_the_token() {
     .await
     .unwrap();
     assert_eq!(rebound.status, 421);
+    // A page on another site, as the MCP specification requires.
+    let cross_site = send_with_headers(
+        addr,
+        "POST",
+        "/mcp",
+        &[
+            ("host", &host),
+            ("origin", "https://evil.example"),
+            ("authorization", &bearer),
+            ("content-type", "application/json"),
+            json,
+        ],
+        initialize,
+    )
+    .await
+    .unwrap();
+    assert_eq!(cross_site.status, 403, "{cross_site:?}");
+    assert_eq!(
+        cross_site.body,
+        r#"{"error":"forbidden-origin","message":"the Origin header names a site this server does not serve","dixaMayHaveActed":false}"#
+    );
     assert_eq!(simulator.requests(), vec![], "refused before rmcp saw them");
 
     let Some(node) = node_recipe() else {
@@ -160,6 +181,8 @@ async fn a_tool_call_in_flight_when_sigterm_arrives_still_gets_its_result() {
         answer["result"]["structuredContent"]["message"],
         "in flight"
     );
+    // Sent once: a client of 2025-06-18 reads the structured content.
+    assert_eq!(answer["result"]["content"], serde_json::json!([]));
     assert_eq!(server.0.wait().unwrap().code(), Some(0));
     let rest: Vec<String> = stderr.map(Result::unwrap).collect();
     assert!(

@@ -3,12 +3,13 @@
 //! outputs with their JSON ([`types`]), the codec for the path segments they
 //! send ([`path`]), the error and its one JSON rendering ([`error`]), how the
 //! API key is kept out of text ([`redact`]), and how an HTTP front checks its
-//! caller's token ([`auth`]).
+//! caller's token ([`auth`]) and the request's origin and body type ([`front`]).
 //!
 //! Plain Rust with no I/O, small enough for the guest component.
 
 pub mod auth;
 pub mod error;
+pub mod front;
 pub mod operations;
 pub mod path;
 pub mod redact;

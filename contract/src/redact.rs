@@ -13,16 +13,62 @@ pub fn redact<'t>(text: &'t str, secret: &str) -> Cow<'t, str> {
         return Cow::Borrowed(text);
     }
     let mut text = Cow::Borrowed(text);
-    for form in [
-        Cow::Borrowed(secret),
-        json_escaped(secret),
-        crate::path::encode_segment(secret),
-    ] {
+    for form in forms(secret) {
         if text.contains(form.as_ref()) {
             text = Cow::Owned(text.replace(form.as_ref(), REDACTED));
         }
     }
     text
+}
+
+/// [`redact`] for bytes that need not be UTF-8 (a reply body, a header value).
+pub fn redact_bytes<'b>(bytes: &'b [u8], secret: &str) -> Cow<'b, [u8]> {
+    if secret.is_empty() {
+        return Cow::Borrowed(bytes);
+    }
+    let mut bytes = Cow::Borrowed(bytes);
+    for form in forms(secret) {
+        if let Some(clean) = replace_bytes(&bytes, form.as_bytes()) {
+            bytes = Cow::Owned(clean);
+        }
+    }
+    bytes
+}
+
+/// The forms in which `secret` can appear in an echo: as given, JSON-escaped
+/// and percent-encoded.
+fn forms(secret: &str) -> [Cow<'_, str>; 3] {
+    [
+        Cow::Borrowed(secret),
+        json_escaped(secret),
+        crate::path::encode_segment(secret),
+    ]
+}
+
+/// `bytes` with every occurrence of the non-empty `needle` replaced by
+/// [`REDACTED`]; `None` when there is none.
+fn replace_bytes(bytes: &[u8], needle: &[u8]) -> Option<Vec<u8>> {
+    let found = |from: usize| {
+        bytes
+            .get(from..)?
+            .windows(needle.len())
+            .position(|window| window == needle)
+            .map(|at| at + from)
+    };
+    let mut at = found(0)?;
+    let mut clean = Vec::with_capacity(bytes.len());
+    let mut from = 0;
+    loop {
+        clean.extend_from_slice(bytes.get(from..at).unwrap_or_default());
+        clean.extend_from_slice(REDACTED.as_bytes());
+        from = at + needle.len();
+        match found(from) {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    clean.extend_from_slice(bytes.get(from..).unwrap_or_default());
+    Some(clean)
 }
 
 /// [`redact`] for an owned string, reusing it when there is nothing to replace.
@@ -67,5 +113,20 @@ mod tests {
         );
         assert_eq!(redact("nothing here", secret), "nothing here");
         assert_eq!(redact("abc", ""), "abc");
+    }
+
+    #[test]
+    fn every_form_of_the_secret_is_replaced_in_bytes_that_are_not_utf8() {
+        let secret = r#"ab"c"#;
+        let bytes = b"\xffab\"c-ab\\\"c-ab%22c\xfe ab\"cab\"c";
+        assert_eq!(
+            redact_bytes(bytes, secret).as_ref(),
+            b"\xff<redacted>-<redacted>-<redacted>\xfe <redacted><redacted>"
+        );
+        assert!(matches!(
+            redact_bytes(b"\xffnothing", secret),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(redact_bytes(b"abc", ""), Cow::Borrowed(_)));
     }
 }

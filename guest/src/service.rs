@@ -13,7 +13,7 @@
 //! Bodies are the operations' camelCase JSON; the ids come from the path, and a
 //! body that repeats one must repeat it unchanged.
 
-use dixa_contract::{ErrorBody, auth, operations as ops, path};
+use dixa_contract::{ErrorBody, auth, front, operations as ops, path};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, Transport};
@@ -371,6 +371,42 @@ fn same_as_path(field: &str, in_body: Option<String>, in_path: &str) -> Result<(
         )),
         _ => Ok(()),
     }
+}
+
+/// Refuses a browser's cross-site request: a present `Origin` must name the
+/// host the request was sent to (`host`, the `Host` header), the only name of
+/// its own this front knows. Several `Origin` headers are refused too.
+pub fn check_origin(origins: &[Vec<u8>], host: Option<&[u8]>) -> Result<(), Reply> {
+    let host = host.and_then(front::host_name);
+    let origin = match origins {
+        [] => Some(None),
+        [one] => Some(Some(one.as_slice())),
+        _ => None,
+    };
+    let same_site = |origin: &str| host.as_deref() == Some(origin);
+    match origin {
+        Some(origin) if front::origin_allowed(origin, same_site) => Ok(()),
+        _ => Err(Reply::failure(
+            403,
+            "forbidden-origin",
+            "the Origin header names a site this service does not serve",
+        )),
+    }
+}
+
+/// Refuses a body that is not sent as JSON, even where callers need no token
+/// (`allow-unauthenticated`): a page can post `text/plain` or a form across
+/// sites without asking, never JSON.
+pub fn check_body_type(content_type: Option<&[u8]>, body: &[u8]) -> Result<(), Reply> {
+    if body.is_empty() || content_type.is_some_and(front::is_json) {
+        return Ok(());
+    }
+    let mut reply = invalid_input(
+        "input",
+        "the request body must be sent as Content-Type: application/json",
+    );
+    reply.status = 415;
+    Err(reply)
 }
 
 /// The `invalid-input` reply for `field` breaking `reason`.
@@ -733,6 +769,58 @@ mod tests {
                 .status,
             503
         );
+    }
+
+    #[test]
+    fn cross_site_requests_and_bodies_that_are_not_json_are_refused() {
+        let origin = |values: &[&str], host: Option<&str>| {
+            let values: Vec<Vec<u8>> = values.iter().map(|v| v.as_bytes().to_vec()).collect();
+            check_origin(&values, host.map(str::as_bytes)).map_err(|reply| reply.status)
+        };
+        assert_eq!(origin(&[], Some("svc.example:3000")), Ok(()));
+        assert_eq!(origin(&[], None), Ok(()));
+        assert_eq!(
+            origin(&["https://svc.example"], Some("SVC.example:3000")),
+            Ok(())
+        );
+        for (values, host) in [
+            (&["https://evil.example"][..], Some("svc.example")),
+            (&["null"], Some("svc.example")),
+            (&["https://svc.example"], None),
+            (
+                &["https://svc.example", "https://svc.example"],
+                Some("svc.example"),
+            ),
+        ] {
+            assert_eq!(origin(values, host), Err(403), "{values:?} {host:?}");
+        }
+        let refused =
+            check_origin(&[b"https://evil.example".to_vec()], Some(b"svc.example")).unwrap_err();
+        assert_eq!(
+            refused.body,
+            r#"{"error":"forbidden-origin","message":"the Origin header names a site this service does not serve","dixaMayHaveActed":false}"#
+        );
+
+        assert_eq!(check_body_type(None, b""), Ok(()));
+        assert_eq!(
+            check_body_type(Some(b"application/json; charset=utf-8"), b"{}"),
+            Ok(())
+        );
+        for content_type in [
+            None,
+            Some(&b"text/plain"[..]),
+            Some(b"application/x-www-form-urlencoded"),
+        ] {
+            let refused = check_body_type(content_type, b"{}").unwrap_err();
+            assert_eq!(
+                (refused.status, refused.body.as_str()),
+                (
+                    415,
+                    r#"{"error":"invalid-input","message":"invalid input: input: the request body must be sent as Content-Type: application/json","dixaMayHaveActed":false,"field":"input"}"#
+                ),
+                "{content_type:?}"
+            );
+        }
     }
 
     #[test]

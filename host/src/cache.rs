@@ -106,7 +106,7 @@ fn private_dir(dir: &Path) -> Result<(), String> {
     if !metadata.is_dir() {
         return Err("it is not a directory (a symlink is not followed)".into());
     }
-    private(&metadata)
+    private_to_this_user(&metadata, 0o022)
 }
 
 #[cfg(not(unix))]
@@ -114,21 +114,37 @@ fn private_dir(_dir: &Path) -> Result<(), String> {
     Err("file ownership cannot be checked on this platform".into())
 }
 
-/// `Err` unless `metadata` is of this user's and closed to group and others' writes.
+/// `Err` unless `metadata` is of this user's and has none of the permission
+/// bits `forbidden` (0o022: writable by group or others; 0o077: any access
+/// by them). Shared by the cache and the batch reports.
 #[cfg(unix)]
-fn private(metadata: &std::fs::Metadata) -> Result<(), String> {
+pub(crate) fn private_to_this_user(
+    metadata: &std::fs::Metadata,
+    forbidden: u32,
+) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
     if metadata.uid() != me {
         return Err(format!("owned by uid {}, not by this user", metadata.uid()));
     }
-    if metadata.mode() & 0o022 != 0 {
-        return Err(format!(
-            "writable by group or others (mode {:o})",
-            metadata.mode() & 0o777
-        ));
+    if metadata.mode() & forbidden != 0 {
+        let what = if forbidden & 0o044 == 0 {
+            "writable by group or others"
+        } else {
+            "open to group or others"
+        };
+        return Err(format!("{what} (mode {:o})", metadata.mode() & 0o777));
     }
+    Ok(())
+}
+
+/// Ownership cannot be checked on this platform.
+#[cfg(not(unix))]
+pub(crate) fn private_to_this_user(
+    _metadata: &std::fs::Metadata,
+    _forbidden: u32,
+) -> Result<(), String> {
     Ok(())
 }
 
@@ -151,7 +167,7 @@ fn read_private_file(path: &Path) -> Result<Option<Vec<u8>>, String> {
     if !metadata.is_file() {
         return Err("not a regular file".into());
     }
-    private(&metadata)?;
+    private_to_this_user(&metadata, 0o022)?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
     Ok(Some(bytes))

@@ -138,6 +138,22 @@ fn error_code(error: &hyper_util::client::legacy::Error) -> Error {
     }
 }
 
+/// Whether `error`, from [`HttpClient::send`], came while connecting, before
+/// the request was written to a connection: what [`error_code`] gives for a
+/// connect failure. Dixa cannot have acted on such a request.
+pub(crate) fn failed_before_sending(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::DnsError { .. }
+            | Error::ConnectionRefused
+            | Error::ConnectionTimeout
+            | Error::DestinationUnavailable
+            | Error::TlsCertificateError
+            | Error::TlsAlertReceived { .. }
+            | Error::TlsProtocolError
+    )
+}
+
 /// The rustls error in `error`. hyper-rustls wraps it in an io::Error inside
 /// another io::Error, which `source` does not show, so those are opened.
 fn rustls_error<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e rustls::Error> {

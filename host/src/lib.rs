@@ -29,6 +29,7 @@ mod bindings;
 pub mod cache;
 mod connector;
 mod draft_config;
+mod fair;
 mod http_client;
 #[cfg(feature = "mcp")]
 pub mod mcp;
@@ -46,6 +47,7 @@ pub use dixa_contract::types::{
     ConversationInput, Direction, Message, MessageContent, MessageInput, NewNote, Note, NoteInput,
     NoteList, NoteOutcome, NotesInput, NotesResult, Tag, TagInput, TagList, TagResult, TagState,
 };
+pub use fair::CallContext;
 pub use policy::{ApiKey, CallLimits, InvalidKey, Timeouts};
 pub use rate_limit::RateLimit;
 pub use types::{ConnectorError, Error, ErrorBody, TransportKind, input_from_value, parse_input};

@@ -24,8 +24,8 @@ use dixa_contract::types::{
 use http_body_util::{BodyExt, Full};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
-    ToolAnnotations,
+    JsonObject, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities,
+    ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -33,15 +33,20 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 use serde_json::Value;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::per_core::{PerCore, current_core};
 use crate::serve::ServeOptions;
-use crate::{Connector, Error};
+use crate::{CallContext, Connector, Error, ErrorBody};
 
 /// Why the MCP server stopped.
 #[derive(Debug, thiserror::Error)]
 #[error("MCP server: {0}")]
 pub struct McpError(String);
+
+/// Tool calls pending at once by default (waiting for a call slot or the
+/// rate limit, or running); see [`DixaTools::max_pending_calls`].
+pub const DEFAULT_MAX_PENDING_CALLS: usize = 128;
 
 /// The connector's operations as MCP tools.
 #[derive(Clone)]
@@ -49,6 +54,9 @@ pub struct DixaTools {
     connector: Arc<Connector>,
     tools: Arc<Vec<Tool>>,
     per_core: Option<Arc<PerCore>>,
+    /// Calls accepted and not answered yet: each holds its arguments.
+    pending: Arc<Semaphore>,
+    max_pending: usize,
 }
 
 impl DixaTools {
@@ -58,7 +66,20 @@ impl DixaTools {
             connector,
             tools: Arc::new(ops::OPERATIONS.iter().filter_map(tool).collect()),
             per_core: None,
+            pending: Arc::new(Semaphore::new(DEFAULT_MAX_PENDING_CALLS)),
+            max_pending: DEFAULT_MAX_PENDING_CALLS,
         }
+    }
+
+    /// At most `calls` tool calls pending at once (default
+    /// [`DEFAULT_MAX_PENDING_CALLS`]); one more is answered at once with an
+    /// `overloaded` error result (over HTTP, a 503), so that callers cannot
+    /// pile up arguments in memory without bound.
+    pub fn max_pending_calls(mut self, calls: usize) -> Self {
+        let calls = calls.max(1);
+        self.pending = Arc::new(Semaphore::new(calls));
+        self.max_pending = calls;
+        self
     }
 
     /// Runs each tool call on one of these current-thread runtimes (see
@@ -77,11 +98,33 @@ impl DixaTools {
     /// Runs tool `name` on `arguments`: the output as structured content, or
     /// the error's JSON as an error result.
     pub async fn call(&self, name: &str, arguments: JsonObject) -> CallToolResult {
+        self.call_for(CallContext::default(), name, arguments).await
+    }
+
+    /// [`call`](Self::call) for a caller among others (see
+    /// [`Connector::call_json_for`]): given up, unsent, once `context` is
+    /// cancelled while it waits; a call already sent finishes, and its
+    /// outcome is logged when its caller has gone.
+    pub async fn call_for(
+        &self,
+        context: CallContext,
+        name: &str,
+        arguments: JsonObject,
+    ) -> CallToolResult {
+        let Ok(_pending) = Arc::clone(&self.pending).try_acquire_owned() else {
+            let error = ErrorBody::new("overloaded", OVERLOADED, false);
+            return CallToolResult::error(vec![ContentBlock::text(error.to_json())]);
+        };
         let input = Value::Object(arguments);
         let result = match &self.per_core {
             Some(cores) if current_core().is_none() => {
-                let (connector, name) = (Arc::clone(&self.connector), name.to_owned());
-                let on_core = cores.spawn(async move { connector.call_json(&name, input).await });
+                let connector = Arc::clone(&self.connector);
+                let (on_core_context, on_core_name) = (context.clone(), name.to_owned());
+                let on_core = cores.spawn(async move {
+                    connector
+                        .call_json_for(&on_core_context, &on_core_name, input)
+                        .await
+                });
                 on_core.await.unwrap_or_else(|failed| {
                     Err(Error::Component {
                         message: format!("the call's task failed: {failed}"),
@@ -89,11 +132,18 @@ impl DixaTools {
                     })
                 })
             }
-            _ => self.connector.call_json(name, input).await,
+            _ => self.connector.call_json_for(&context, name, input).await,
         };
+        if context.is_cancelled() {
+            log_unheard_outcome(name, &result);
+        }
         match result {
             // What Dixa echoed could hold the key: never pass it on.
-            Ok(output) => CallToolResult::structured(self.connector.redact_value(output)),
+            Ok(output) => {
+                let mut result = CallToolResult::success(Vec::new());
+                result.structured_content = Some(self.connector.redact_value(output));
+                result
+            }
             Err(error) => {
                 let json = error.to_body().to_json();
                 let text = self.connector.redact(&json).into_owned();
@@ -101,6 +151,30 @@ impl DixaTools {
             }
         }
     }
+}
+
+/// Why a call is refused when too many are pending.
+const OVERLOADED: &str = "too many tool calls are pending: try again later";
+
+/// Logs the outcome of a call whose caller went away: one that Dixa may
+/// have carried out as a warning, since nobody else will hear of it.
+fn log_unheard_outcome(tool: &str, result: &Result<Value, Error>) {
+    match result {
+        Ok(_) => tracing::warn!(tool, "the caller went away; Dixa carried out the call"),
+        Err(error) if error.dixa_may_have_acted() => {
+            tracing::warn!(tool, %error, "the caller went away; Dixa may have acted")
+        }
+        Err(error) => tracing::debug!(tool, %error, "the caller went away; nothing was done"),
+    }
+}
+
+/// The result for a client of a revision before 2025-06-18, which knows no
+/// structured content: the output as JSON text instead, serialized once.
+fn as_text(mut result: CallToolResult) -> CallToolResult {
+    if let Some(output) = result.structured_content.take() {
+        result.content = vec![ContentBlock::text(output.to_string())];
+    }
+    result
 }
 
 /// The input and output schemas of `operation`: its row names its types
@@ -196,7 +270,7 @@ impl ServerHandler for DixaTools {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         if self.get_tool(&request.name).is_none() {
             return Err(ErrorData::invalid_params(
@@ -205,7 +279,20 @@ impl ServerHandler for DixaTools {
             ));
         }
         let arguments = request.arguments.unwrap_or_default();
-        Ok(self.call(&request.name, arguments).await.into())
+        // Over HTTP, the caller the accept loop named; rmcp cancels the
+        // request's token when its client disconnects or cancels it.
+        let call_context = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<CallContext>())
+            .cloned()
+            .unwrap_or_default()
+            .cancelled_by(context.ct.clone());
+        let result = self.call_for(call_context, &request.name, arguments).await;
+        let legacy = context
+            .protocol_version()
+            .is_some_and(|version| version < ProtocolVersion::V_2025_06_18);
+        Ok(if legacy { as_text(result) } else { result }.into())
     }
 }
 
@@ -240,28 +327,41 @@ pub async fn serve_http(
         .with_legacy_session_mode(false)
         .with_json_response(true)
         .with_cancellation_token(stop.child_token());
+    // Requests in flight at once, answered 503 past the tools' own bound.
+    let requests = Arc::new(Semaphore::new(tools.max_pending));
     let service: StreamableHttpService<DixaTools, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(tools.clone()), Default::default(), config);
-    crate::serve::run(listener, options, shutdown, move |guard, request| {
-        let service = service.clone();
-        async move {
-            if let Err(refused) = guard.check(&request) {
-                return refused.response().map(BodyExt::boxed);
-            }
-            if request.uri().path() != "/mcp" {
-                let reply = crate::serve::not_found("the MCP endpoint is /mcp");
-                return reply.map(BodyExt::boxed);
-            }
-            let (parts, body) = request.into_parts();
-            match guard.read_body(body).await {
-                Ok(body) => {
-                    let request = http::Request::from_parts(parts, Full::new(body));
-                    service.handle(request).await
+    crate::serve::run(
+        listener,
+        options,
+        shutdown,
+        move |guard, peer, mut request| {
+            let (service, requests) = (service.clone(), Arc::clone(&requests));
+            async move {
+                if let Err(refused) = guard.check(&request) {
+                    return refused.response().map(BodyExt::boxed);
                 }
-                Err(refused) => refused.map(BodyExt::boxed),
+                let Ok(_in_flight) = requests.try_acquire_owned() else {
+                    return crate::serve::overloaded(OVERLOADED).map(BodyExt::boxed);
+                };
+                // rmcp hands the request's parts to the tool call.
+                let context = guard.context(peer, &request);
+                request.extensions_mut().insert(context);
+                if request.uri().path() != "/mcp" {
+                    let reply = crate::serve::not_found("the MCP endpoint is /mcp");
+                    return reply.map(BodyExt::boxed);
+                }
+                let (parts, body) = request.into_parts();
+                match guard.read_body(body).await {
+                    Ok(body) => {
+                        let request = http::Request::from_parts(parts, Full::new(body));
+                        service.handle(request).await
+                    }
+                    Err(refused) => refused.map(BodyExt::boxed),
+                }
             }
-        }
-    })
+        },
+    )
     .await;
     // Only now, with every call answered: ends rmcp's remaining work.
     stop.cancel();

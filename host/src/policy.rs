@@ -9,7 +9,8 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,6 +19,7 @@ use dixa_contract::{OPERATIONS, Operation, path};
 use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
+use crate::fair::CallContext;
 use crate::http_client::HttpClient;
 use crate::rate_limit::DixaRateLimiter;
 
@@ -78,6 +80,11 @@ impl ApiKey {
     /// and percent-encoded forms.
     pub fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
         dixa_contract::redact::redact(text, &self.key)
+    }
+
+    /// [`redact`](Self::redact) for bytes that need not be UTF-8.
+    pub fn redact_bytes<'b>(&self, bytes: &'b [u8]) -> std::borrow::Cow<'b, [u8]> {
+        dixa_contract::redact::redact_bytes(bytes, &self.key)
     }
 }
 
@@ -256,6 +263,14 @@ pub enum Denial {
 }
 
 impl OutboundPolicy {
+    /// `text` with the key, if any, redacted.
+    pub(crate) fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        match &self.api_key {
+            Some(key) => key.redact(text),
+            None => std::borrow::Cow::Borrowed(text),
+        }
+    }
+
     /// Judges a request of `method` to `uri`.
     pub fn judge(&self, method: &http::Method, uri: &http::Uri) -> Verdict {
         match Origin::of(uri) {
@@ -299,49 +314,60 @@ impl OutboundPolicy {
 }
 
 /// Whether one call's requests may still go to Dixa, and whether one that
-/// changes something did. The host closes it when it decides the call's
-/// outcome; a request that was still on its way is then refused, so the
-/// outcome never says "Dixa did not act" while a write can still go out.
+/// changes something may have taken effect there. The host closes it when it
+/// decides the call's outcome; a request that was still on its way is then
+/// refused, so the outcome never says "Dixa did not act" while a write can
+/// still go out.
+///
+/// A write counts from the moment it is handed to the connection until Dixa
+/// refuses it with a 4xx or the connection fails before carrying it (Dixa did
+/// not act); any other answer, or none, leaves it counted. This is what the
+/// host saw itself, whatever the component says.
 #[derive(Debug, Default)]
-pub(crate) struct DixaGate(AtomicU8);
+pub(crate) struct DixaGate(Mutex<GateState>);
+
+#[derive(Debug, Default)]
+struct GateState {
+    closed: bool,
+    /// Writes handed to the connection and not refused by Dixa.
+    writes_that_may_have_acted: u32,
+}
 
 impl DixaGate {
-    const OPEN: u8 = 0;
-    const FORWARDED: u8 = 1;
-    const CLOSED: u8 = 2;
-    const CLOSED_AFTER_FORWARDING: u8 = 3;
+    fn state(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 
     /// Lets a request that changes something go out: `false` once closed.
     fn forward(&self) -> bool {
-        let forwarded = |state| match state {
-            Self::OPEN | Self::FORWARDED => Some(Self::FORWARDED),
-            _ => None,
-        };
-        self.0
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, forwarded)
-            .is_ok()
+        let mut state = self.state();
+        if state.closed {
+            return false;
+        }
+        state.writes_that_may_have_acted += 1;
+        true
+    }
+
+    /// A forwarded write was refused by Dixa (4xx) or never left: Dixa did
+    /// not act on it.
+    fn did_not_act(&self) {
+        let mut state = self.state();
+        state.writes_that_may_have_acted = state.writes_that_may_have_acted.saturating_sub(1);
     }
 
     /// Whether the call may still send anything.
     fn is_open(&self) -> bool {
-        self.0.load(Ordering::Acquire) < Self::CLOSED
+        !self.state().closed
     }
 
-    /// Closes the gate and says whether a request that changes something went out.
+    /// Closes the gate and says whether a request that changes something went
+    /// out without Dixa refusing it.
     pub(crate) fn close(&self) -> bool {
-        let closed = |state| match state {
-            Self::OPEN => Some(Self::CLOSED),
-            Self::FORWARDED => Some(Self::CLOSED_AFTER_FORWARDING),
-            _ => None,
-        };
-        match self
-            .0
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, closed)
-        {
-            Ok(before) | Err(before) => {
-                before == Self::FORWARDED || before == Self::CLOSED_AFTER_FORWARDING
-            }
-        }
+        let mut state = self.state();
+        state.closed = true;
+        state.writes_that_may_have_acted > 0
     }
 }
 
@@ -360,16 +386,22 @@ pub struct PolicyHooks {
     in_flight: Arc<AtomicUsize>,
     /// Body bytes this call may still send.
     bytes_left: Arc<AtomicUsize>,
+    /// The caller whose turn at the rate limiter this call takes, and whether
+    /// it still waits for the answer.
+    context: CallContext,
 }
 
 impl PolicyHooks {
     /// Hooks for one call under `policy`, sending through `client` at the pace
-    /// of `rate_limiter`, through `gate`.
+    /// of `rate_limiter` (in the turn of the call's caller), through `gate`;
+    /// a request still waiting for its turn when the call is given up is not
+    /// sent.
     pub(crate) fn new(
         policy: Arc<OutboundPolicy>,
         client: HttpClient,
         rate_limiter: Arc<DixaRateLimiter>,
         gate: Arc<DixaGate>,
+        context: CallContext,
     ) -> Self {
         let bytes_left = policy.limits.request_bytes_per_call;
         PolicyHooks {
@@ -379,6 +411,7 @@ impl PolicyHooks {
             gate,
             in_flight: Arc::default(),
             bytes_left: Arc::new(AtomicUsize::new(bytes_left)),
+            context,
         }
     }
 }
@@ -473,11 +506,18 @@ impl WasiHttpHooks for PolicyHooks {
         let client = self.client.clone();
         let rate_limiter = Arc::clone(&self.rate_limiter);
         let gate = Arc::clone(&self.gate);
+        let policy = Arc::clone(&self.policy);
+        let context = self.context.clone();
         Box::new(async move {
             let _in_flight = in_flight;
             let request = with_buffered_body(request, limits, &bytes_left).await?;
             if let Some(changes) = to_dixa {
-                rate_limiter.ready().await;
+                tokio::select! {
+                    () = rate_limiter.ready(context.caller) => {}
+                    () = context.cancelled() => {
+                        return Err(refused("the caller went away before it was sent".into()));
+                    }
+                }
                 let allowed = if changes {
                     gate.forward()
                 } else {
@@ -487,8 +527,17 @@ impl WasiHttpHooks for PolicyHooks {
                     return Err(refused("the call is over".into()));
                 }
             }
-            tracing::debug!(%method, path = uri.path(), "sending");
-            let response = client.send(request, options).await?;
+            // A path can hold any id, the key included (evaluated only when logged).
+            tracing::debug!(%method, path = %policy.redact(uri.path()), "sending");
+            let sent = client.send(request, options).await;
+            let dixa_did_not_act = match &sent {
+                Ok(response) => response.status().is_client_error(),
+                Err(error) => crate::http_client::failed_before_sending(error),
+            };
+            if to_dixa == Some(true) && dixa_did_not_act {
+                gate.did_not_act();
+            }
+            let response = sent?;
             if to_dixa.is_some() {
                 let retry_after = response.headers().get(http::header::RETRY_AFTER);
                 rate_limiter.observe(
@@ -496,7 +545,7 @@ impl WasiHttpHooks for PolicyHooks {
                     retry_after.and_then(|value| value.to_str().ok()),
                 );
             }
-            tracing::debug!(%method, path = uri.path(), status = response.status().as_u16(), "answered");
+            tracing::debug!(%method, path = %policy.redact(uri.path()), status = response.status().as_u16(), "answered");
             Ok((
                 response,
                 Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,

@@ -7,11 +7,13 @@
 //! all down instead of each finding out alone.
 
 use std::num::NonZeroU32;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use governor::{DefaultDirectRateLimiter, Quota};
 use tokio::time::Instant;
+
+use crate::fair::{Caller, FairSemaphore};
 
 /// Dixa's documented limit: 10 requests per second per API token...
 pub const DIXA_REQUESTS_PER_SECOND: u32 = 10;
@@ -60,6 +62,10 @@ pub(crate) struct DixaRateLimiter {
     limiter: DefaultDirectRateLimiter,
     /// Set by a 429: nobody sends before this instant.
     paused_until: Mutex<Option<Instant>>,
+    /// Who waits for the limiter next: one request at a time, taken
+    /// round-robin by caller, so a caller with many requests in line delays
+    /// another by one turn, not by its whole line.
+    turns: Arc<FairSemaphore>,
 }
 
 impl DixaRateLimiter {
@@ -68,13 +74,29 @@ impl DixaRateLimiter {
         DixaRateLimiter {
             limiter: DefaultDirectRateLimiter::direct(quota),
             paused_until: Mutex::new(None),
+            turns: FairSemaphore::new(1),
         }
     }
 
-    /// Waits until a request may go out: past any pause, then a cell of the quota.
-    pub(crate) async fn ready(&self) {
+    /// Waits until a request of `caller` may go out: past any pause, then a
+    /// cell of the quota, in the caller's turn when others wait too.
+    pub(crate) async fn ready(&self, caller: Caller) {
+        if let Some(_turn) = self.turns.try_acquire()
+            && !self.is_paused()
+            && self.limiter.check().is_ok()
+        {
+            return;
+        }
+        let _turn = self.turns.acquire(caller).await;
         self.resumed().await;
         self.limiter.until_ready().await;
+    }
+
+    fn is_paused(&self) -> bool {
+        self.paused_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|until| until > Instant::now())
     }
 
     /// Waits until no 429 pause holds (a later 429 may extend it meanwhile).
@@ -124,21 +146,21 @@ mod tests {
     async fn a_429_pauses_every_sender_for_its_retry_after() {
         let limiter = DixaRateLimiter::new(RateLimit::default());
         let start = Instant::now();
-        limiter.ready().await;
+        limiter.ready(Caller::default()).await;
         assert_eq!(start.elapsed(), Duration::ZERO, "a burst goes out at once");
         limiter.observe(503, Some("30"));
-        limiter.ready().await;
+        limiter.ready(Caller::default()).await;
         assert_eq!(start.elapsed(), Duration::ZERO, "only a 429 pauses");
         limiter.observe(429, Some("3"));
         limiter.observe(429, Some("1"));
-        limiter.ready().await;
+        limiter.ready(Caller::default()).await;
         assert!(
             start.elapsed() >= Duration::from_secs(3),
             "the longest pause holds"
         );
         limiter.observe(429, Some("soon"));
         let resumed = Instant::now();
-        limiter.ready().await;
+        limiter.ready(Caller::default()).await;
         assert!(resumed.elapsed() >= DEFAULT_PAUSE);
     }
 
@@ -147,7 +169,7 @@ mod tests {
         let limiter = DixaRateLimiter::new(RateLimit::default());
         let start = std::time::Instant::now();
         for _ in 0..8 {
-            limiter.ready().await;
+            limiter.ready(Caller::default()).await;
         }
         // 4 at once, then one per 100 ms: never faster, however loaded the machine.
         assert!(

@@ -5,7 +5,8 @@
 //!
 //! Callers are not trusted, and neither is the component, so the host checks
 //! each request before the component runs or a call slot is taken: the `Host`
-//! header must name this server (against DNS rebinding), `Authorization` must
+//! header must name this server (against DNS rebinding), an `Origin`, when a
+//! browser sends one, must name it too (against cross-site requests), `Authorization` must
 //! carry the service token (constant-time compare), a body must be JSON and
 //! arrive whole within [`ServeOptions::body_timeout`]. Connections are capped,
 //! header reads and idle keep-alives time out, and shutdown drains in-flight
@@ -14,7 +15,7 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,8 +30,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+use dixa_contract::redact::REDACTED;
+
 use crate::per_core::PerCore;
-use crate::{Connector, ConnectorError, Error, ErrorBody};
+use crate::{CallContext, Connector, ConnectorError, Error, ErrorBody};
 
 /// Largest request body `dixa serve` reads before the component runs.
 pub const MAX_REQUEST_BODY: usize = 1 << 20;
@@ -83,27 +86,61 @@ pub struct ServeOptions {
     pub header_read_timeout: Duration,
     /// Longest wait for a request's whole body, before it takes a call slot.
     pub body_timeout: Duration,
+    /// Longest a reply may make no progress (the caller reads nothing)
+    /// before its connection is closed.
+    pub write_timeout: Duration,
     /// Longest wait for in-flight calls when shutting down.
     pub drain_timeout: Duration,
+    /// Take each request's caller from the last address of its
+    /// `X-Forwarded-For` (added by a proxy in front) instead of the peer
+    /// address. Only behind a proxy that sets it: anyone else can forge it.
+    pub trust_forwarded_for: bool,
     /// Runs each connection, its calls included, on one of these
     /// current-thread runtimes instead of the caller's (see [`PerCore`]).
     pub per_core: Option<Arc<PerCore>>,
 }
 
 impl ServeOptions {
-    /// The defaults, with `token`: 1024 connections, 10 s for headers and
-    /// for bodies, 60 s to drain.
+    /// The defaults, with `token`: [`default_max_connections`], 10 s for
+    /// headers and for bodies, 30 s for a stalled reply, 60 s to drain.
     pub fn new(token: ServiceToken) -> Self {
         ServeOptions {
             token,
             public_hosts: Vec::new(),
-            max_connections: 1024,
+            max_connections: default_max_connections(),
             header_read_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(60),
+            trust_forwarded_for: false,
             per_core: None,
         }
     }
+}
+
+/// Connections a front allows by default: 1024, or fewer when the process
+/// may open fewer files, so that the cap answers 503 before descriptors run
+/// out (see [`max_connections_for`]).
+pub fn default_max_connections() -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the limit into `limit`, which outlives the call.
+    let soft = match unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } {
+        0 => usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX),
+        _ => usize::MAX,
+    };
+    max_connections_for(soft)
+}
+
+/// The connection cap for a soft limit of `open_files` descriptors: a
+/// quarter of them, at least 64, stays with the connector (its compiled
+/// code, its connections to Dixa, the listener, connections being refused);
+/// at most 1024.
+pub fn max_connections_for(open_files: usize) -> usize {
+    let headroom = (open_files / 4).max(64);
+    open_files.saturating_sub(headroom).clamp(1, 1024)
 }
 
 /// Serves `connector`'s HTTP routes (the component's own, see
@@ -116,9 +153,9 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) {
-    run(listener, options, shutdown, move |guard, request| {
+    run(listener, options, shutdown, move |guard, peer, request| {
         let connector = Arc::clone(&connector);
-        async move { respond(&connector, &guard, request).await }
+        async move { respond(&connector, &guard, peer, request).await }
     })
     .await;
 }
@@ -132,7 +169,7 @@ pub(crate) async fn run<H, F, B>(
     shutdown: impl Future<Output = ()>,
     handle: H,
 ) where
-    H: Fn(Arc<Guard>, Request<hyper::body::Incoming>) -> F + Clone + Send + Sync + 'static,
+    H: Fn(Arc<Guard>, IpAddr, Request<hyper::body::Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<B>> + Send + 'static,
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -148,12 +185,12 @@ pub(crate) async fn run<H, F, B>(
         .header_read_timeout(options.header_read_timeout);
     tokio::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
+                Ok((stream, peer)) => {
                     backoff.reset();
-                    stream
+                    (stream, peer.ip())
                 }
                 Err(e) => {
                     // E.g. out of file descriptors: wait instead of spinning.
@@ -171,13 +208,18 @@ pub(crate) async fn run<H, F, B>(
         let handle = handle.clone();
         let mut stopping = stopping.clone();
         let http = http.clone();
+        let write_timeout = options.write_timeout;
         let connection = move |stream: TcpStream| async move {
             let _permit = permit;
             let service = service_fn(move |request| {
-                let answer = handle(Arc::clone(&guard), request);
+                let answer = handle(Arc::clone(&guard), peer, request);
                 async move { Ok::<_, Infallible>(answer.await) }
             });
-            let connection = http.serve_connection(TokioIo::new(stream), service);
+            // A caller that stops reading cannot pin its reply: a write that
+            // makes no progress for the write timeout ends the connection.
+            let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+            stream.set_write_timeout(Some(write_timeout));
+            let connection = http.serve_connection(TokioIo::new(Box::pin(stream)), service);
             tokio::pin!(connection);
             let ended = tokio::select! {
                 ended = connection.as_mut() => ended,
@@ -276,6 +318,8 @@ pub(crate) struct Guard {
     body_timeout: Duration,
     /// Accepted `Host` names, lowercase, without port.
     hosts: Vec<String>,
+    /// Whether a proxy's `X-Forwarded-For` names the caller.
+    trust_forwarded_for: bool,
 }
 
 impl Guard {
@@ -292,6 +336,21 @@ impl Guard {
             token: options.token.clone(),
             body_timeout: options.body_timeout,
             hosts,
+            trust_forwarded_for: options.trust_forwarded_for,
+        }
+    }
+
+    /// The call context of `request` from `peer`: its caller is the peer
+    /// address, or the last `X-Forwarded-For` address when that is trusted.
+    pub(crate) fn context<B>(&self, peer: IpAddr, request: &Request<B>) -> CallContext {
+        let forwarded = || {
+            let header = request.headers().get_all("x-forwarded-for").iter().next_back()?;
+            let last = header.to_str().ok()?.rsplit(',').next()?;
+            last.trim().parse::<IpAddr>().ok()
+        };
+        match self.trust_forwarded_for.then(forwarded).flatten() {
+            Some(caller) => CallContext::for_peer(caller),
+            None => CallContext::for_peer(peer),
         }
     }
 
@@ -311,6 +370,19 @@ impl Guard {
                 status: StatusCode::MISDIRECTED_REQUEST,
                 kind: "forbidden-host",
                 message: "the Host header does not name this server (add it with --public-host)",
+            });
+        }
+        let origin = match headers.get_all(header::ORIGIN).iter().collect::<Vec<_>>()[..] {
+            [] => Ok(None),
+            [one] => Ok(Some(one.as_bytes())),
+            _ => Err(()),
+        };
+        let serves = |host: &str| self.hosts.iter().any(|h| h == host);
+        if !origin.is_ok_and(|origin| dixa_contract::front::origin_allowed(origin, serves)) {
+            return Err(Refusal {
+                status: StatusCode::FORBIDDEN,
+                kind: "forbidden-origin",
+                message: "the Origin header names a site this server does not serve",
             });
         }
         let authorization = match headers
@@ -335,9 +407,7 @@ impl Guard {
             || headers.contains_key(header::TRANSFER_ENCODING);
         let json = headers
             .get(header::CONTENT_TYPE)
-            .and_then(|t| t.to_str().ok())
-            .and_then(|t| t.split(';').next())
-            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+            .is_some_and(|t| dixa_contract::front::is_json(t.as_bytes()));
         if has_body && !json {
             return Err(Refusal {
                 status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -408,8 +478,10 @@ impl Refusal {
 async fn respond(
     connector: &Connector,
     guard: &Guard,
+    peer: IpAddr,
     request: Request<hyper::body::Incoming>,
 ) -> Response<Full<Bytes>> {
+    let context = guard.context(peer, &request);
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     if let Err(refused) = guard.check(&request) {
         tracing::info!(%method, path, status = refused.status.as_u16(), "refused");
@@ -422,22 +494,30 @@ async fn respond(
     };
     let body = Full::new(body).map_err(|never| -> wasmtime_wasi_http::Error { match never {} });
     let request = Request::from_parts(parts, body);
-    let response = match connector.handle_http(request).await {
+    let response = match connector.handle_http_for(&context, request).await {
         Ok(response) => response,
         Err(error) => {
             tracing::warn!(%method, path, %error, "the component gave no response");
             return error_response(&error);
         }
     };
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
     match Limited::new(body, MAX_REPLY_BODY).collect().await {
         Ok(body) => {
             tracing::debug!(%method, path, status = parts.status.as_u16(), "served");
+            // Whatever the component answers could quote the key: its body,
+            // UTF-8 or not, and its headers.
             let body = body.to_bytes();
-            let body = match std::str::from_utf8(&body).map(|text| connector.redact(text)) {
-                Ok(std::borrow::Cow::Owned(clean)) => Bytes::from(clean),
-                _ => body,
+            let body = match connector.redact_bytes(&body) {
+                std::borrow::Cow::Owned(clean) => Bytes::from(clean),
+                std::borrow::Cow::Borrowed(_) => body,
             };
+            for value in parts.headers.values_mut() {
+                if let std::borrow::Cow::Owned(clean) = connector.redact_bytes(value.as_bytes()) {
+                    *value = header::HeaderValue::from_bytes(&clean)
+                        .unwrap_or(header::HeaderValue::from_static(REDACTED));
+                }
+            }
             let length = header::HeaderValue::from(body.len());
             let mut response = Response::from_parts(parts, Full::new(body));
             response
@@ -448,7 +528,9 @@ async fn respond(
         Err(e) => {
             // The component had answered: the operation may well have run.
             let error = Error::Component {
-                message: format!("the component's reply broke off: {e}"),
+                message: connector
+                    .redact(&format!("the component's reply broke off: {e}"))
+                    .into_owned(),
                 dixa_may_have_acted: true,
             };
             tracing::warn!(%method, path, %error, "the component's reply failed");
@@ -470,6 +552,16 @@ fn error_response(error: &Error) -> Response<Full<Bytes>> {
 #[cfg(feature = "mcp")]
 pub(crate) fn not_found(message: &str) -> Response<Full<Bytes>> {
     reply(StatusCode::NOT_FOUND, "no-route", message)
+}
+
+/// 503 `overloaded` with `Retry-After: 1`, saying why.
+#[cfg(feature = "mcp")]
+pub(crate) fn overloaded(message: &str) -> Response<Full<Bytes>> {
+    let mut response = reply(StatusCode::SERVICE_UNAVAILABLE, "overloaded", message);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    response
 }
 
 /// A refusal by the server itself, before the component ran: Dixa did not act.
@@ -513,6 +605,34 @@ mod tests {
     }
 
     #[test]
+    fn the_connection_cap_leaves_descriptors_for_the_connector() {
+        let caps: Vec<usize> = [0, 64, 100, 256, 1024, 4096, 1 << 20]
+            .into_iter()
+            .map(max_connections_for)
+            .collect();
+        assert_eq!(caps, [1, 1, 36, 192, 768, 1024, 1024]);
+    }
+
+    #[test]
+    fn the_caller_is_the_peer_unless_a_trusted_proxy_names_it() {
+        let token = ServiceToken::new("0123456789abcdef").unwrap();
+        let mut options = ServeOptions::new(token);
+        let request = Request::builder()
+            .header("x-forwarded-for", "10.9.9.9, 127.0.0.9")
+            .body(())
+            .unwrap();
+        let peer: IpAddr = [127, 0, 0, 2].into();
+        let caller =
+            |options: &ServeOptions| Guard::new(options, None).context(peer, &request).caller;
+        assert_eq!(caller(&options), CallContext::for_peer(peer).caller);
+        options.trust_forwarded_for = true;
+        assert_eq!(
+            caller(&options),
+            CallContext::for_peer([127, 0, 0, 9].into()).caller
+        );
+    }
+
+    #[test]
     fn only_hosts_naming_this_server_pass() {
         let token = ServiceToken::new("0123456789abcdef").unwrap();
         let mut options = ServeOptions::new(token);
@@ -541,6 +661,46 @@ mod tests {
             "",
         ] {
             assert_eq!(check(host), Err("forbidden-host"), "{host}");
+        }
+    }
+
+    #[test]
+    fn a_present_origin_must_name_this_server() {
+        let token = ServiceToken::new("0123456789abcdef").unwrap();
+        let mut options = ServeOptions::new(token);
+        options.public_hosts = vec!["dixa.example.com".into()];
+        let guard = Guard::new(&options, "127.0.0.1:8081".parse().ok());
+        let check = |origins: &[&str]| {
+            let mut request = Request::builder()
+                .header("host", "127.0.0.1:8081")
+                .header("authorization", "Bearer 0123456789abcdef");
+            for origin in origins {
+                request = request.header("origin", *origin);
+            }
+            let request = request.body(()).unwrap();
+            guard
+                .check(&request)
+                .map_err(|refusal| (refusal.status, refusal.kind))
+        };
+        for allowed in [
+            &[][..],
+            &["http://127.0.0.1:8081"],
+            &["http://localhost:3000"],
+            &["https://dixa.example.com"],
+        ] {
+            assert_eq!(check(allowed), Ok(()), "{allowed:?}");
+        }
+        for refused in [
+            &["https://evil.example"][..],
+            &["null"],
+            &["http://127.0.0.2:8081"],
+            &["http://localhost", "http://localhost"],
+        ] {
+            assert_eq!(
+                check(refused),
+                Err((StatusCode::FORBIDDEN, "forbidden-origin")),
+                "{refused:?}"
+            );
         }
     }
 }

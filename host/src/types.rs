@@ -75,6 +75,28 @@ impl Error {
         }
     }
 
+    /// The component's `error`, judged with what the host saw itself: when a
+    /// request that changes something went out and Dixa did not refuse it
+    /// (`host_saw_a_write`), the error says Dixa may have acted, whatever the
+    /// component claimed, so that nothing sends it again blindly. A case that
+    /// cannot say so becomes a component failure that does.
+    pub(crate) fn from_component(error: ConnectorError, host_saw_a_write: bool) -> Self {
+        if !host_saw_a_write || error.dixa_may_have_acted() {
+            return Error::Connector(error);
+        }
+        let marked = error.clone().after_an_attempt_that_may_have_acted();
+        if marked.dixa_may_have_acted() {
+            return Error::Connector(marked);
+        }
+        Error::Component {
+            message: format!(
+                "the component said Dixa did not act ({error}), but a request that changes \
+                 something went out and Dixa did not refuse it"
+            ),
+            dixa_may_have_acted: true,
+        }
+    }
+
     /// The case's kebab-case name: the WIT case (`invalid-input`, ...), or
     /// `deadline`, `memory-limit`, `component`.
     pub fn kind(&self) -> &'static str {

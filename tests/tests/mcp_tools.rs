@@ -134,3 +134,153 @@ async fn failures_are_error_results_carrying_the_error_json() {
     assert_eq!(error["error"], "not-found");
     assert_eq!(error["dixaMayHaveActed"], false);
 }
+
+/// Serves `tools` over HTTP on 127.0.0.1 behind the test token; the address.
+async fn serve_http(tools: DixaTools) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let token = dixa_tests::ServiceToken::new(dixa_tests::TEST_SERVICE_TOKEN).unwrap();
+    tokio::spawn(dixa_host::mcp::serve_http(
+        tools,
+        listener,
+        dixa_tests::ServeOptions::new(token),
+        std::future::pending(),
+    ));
+    addr
+}
+
+/// Sends the raw HTTP/1.1 `request` to `addr`: the whole reply.
+async fn exchange(addr: std::net::SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    reply
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_output_is_sent_once_as_structured_content_or_as_text_to_older_clients() {
+    let harness = Harness::start().await;
+    let addr = serve_http(DixaTools::new(Arc::new(harness.connector))).await;
+    let result = |reply: String| -> Value {
+        let body = reply.split("\r\n\r\n").nth(1).unwrap();
+        serde_json::from_str::<Value>(body).unwrap()["result"].clone()
+    };
+    let current = result(exchange(addr, &raw_call_of(addr, "now", "2025-06-18")).await);
+    assert_eq!(current["content"], json!([]));
+    assert_eq!(current["structuredContent"]["message"], "now");
+    let older = result(exchange(addr, &raw_call_of(addr, "then", "2025-03-26")).await);
+    assert!(older.get("structuredContent").is_none(), "{older}");
+    let text: Value = serde_json::from_str(older["content"][0]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(text["message"], "then");
+}
+
+/// A `tools/call` of `create-internal-note` with `message`, as raw HTTP/1.1
+/// to `dixa mcp`'s endpoint at `addr`.
+fn raw_call(addr: std::net::SocketAddr, message: &str) -> String {
+    raw_call_of(addr, message, "2025-06-18")
+}
+
+/// [`raw_call`] from a client of protocol revision `revision`.
+fn raw_call_of(addr: std::net::SocketAddr, message: &str, revision: &str) -> String {
+    let body = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "create-internal-note", "arguments": {"conversationId": "9456", "message": message}},
+    })
+    .to_string();
+    format!(
+        "POST /mcp HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\nmcp-protocol-version: {revision}\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        dixa_tests::TEST_SERVICE_TOKEN,
+        body.len()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_whose_callers_left_are_never_sent_and_pending_calls_are_bounded() {
+    use tokio::io::AsyncWriteExt;
+    let harness = Harness::with(|builder| builder.max_concurrent_calls(1)).await;
+    // Dixa holds the first call while the others wait for its slot.
+    harness
+        .simulator
+        .inject(Fault::Delay(std::time::Duration::from_secs(4)));
+    let simulator = harness.simulator;
+    let addr = serve_http(DixaTools::new(Arc::new(harness.connector)).max_pending_calls(4)).await;
+    let answer = |message: String| async move { exchange(addr, &raw_call(addr, &message)).await };
+    let held = tokio::spawn(answer("held".into()));
+    while simulator.requests().is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    // Ten callers leave while their calls wait for the slot.
+    let left: Vec<_> = (0..10)
+        .map(|i| {
+            tokio::spawn(async move {
+                let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                let call = raw_call(addr, &format!("left {i}"));
+                stream.write_all(call.as_bytes()).await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            })
+        })
+        .collect();
+    for caller in left {
+        caller.await.unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    // Four calls may be pending: the held one and three more; a fifth is refused.
+    let waiting: Vec<_> = (0..3)
+        .map(|i| tokio::spawn(answer(format!("waits {i}"))))
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let refused = answer("one too many".into()).await;
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+    assert!(
+        refused.ends_with(
+            r#"{"error":"overloaded","message":"too many tool calls are pending: try again later","dixaMayHaveActed":false}"#
+        ),
+        "{refused}"
+    );
+    assert!(held.await.unwrap().starts_with("HTTP/1.1 200"));
+    for call in waiting {
+        let reply = call.await.unwrap();
+        assert!(reply.contains(r#""isError":false"#), "{reply}");
+    }
+    let mut sent: Vec<String> = simulator
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["message"].to_string())
+        .collect();
+    sent.sort();
+    assert_eq!(
+        sent,
+        [r#""held""#, r#""waits 0""#, r#""waits 1""#, r#""waits 2""#],
+        "no call whose caller left reached Dixa"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pending_calls_past_the_bound_are_overloaded_error_results() {
+    let harness = Harness::start().await;
+    harness
+        .simulator
+        .inject(Fault::Delay(std::time::Duration::from_secs(1)));
+    let tools = DixaTools::new(Arc::new(harness.connector)).max_pending_calls(1);
+    let note = || arguments(json!({"conversationId": "9456", "message": "hi"}));
+    let (first, second) = tokio::join!(tools.call("create-internal-note", note()), async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tools.call("create-internal-note", note()).await
+    });
+    assert_eq!(serde_json::to_value(&first).unwrap()["isError"], false);
+    assert_eq!(
+        serde_json::to_value(&second).unwrap(),
+        json!({
+            "content": [{"type": "text", "text": r#"{"error":"overloaded","message":"too many tool calls are pending: try again later","dixaMayHaveActed":false}"#}],
+            "isError": true,
+            "resultType": "complete",
+        })
+    );
+    assert_eq!(harness.simulator.requests().len(), 1);
+}

@@ -367,6 +367,31 @@ async fn http_fronts_redact_an_echoed_key_whoever_holds_it() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn dixa_serve_redacts_a_hostile_components_headers_bytes_and_error_text() {
+    let harness = hostile(CallLimits::default()).await;
+    let addr = serve(harness.connector).await;
+    let echo = send(addr, "GET", &format!("/echo/{DEFAULT_API_KEY}"), "")
+        .await
+        .unwrap();
+    assert_eq!(echo.status, 200);
+    assert_eq!(echo.header("x-echo"), Some("<redacted>"));
+    assert_eq!(
+        echo.body, "<redacted>\u{fffd}",
+        "the bytes after the key survive"
+    );
+    let fail = send(addr, "GET", &format!("/fail/{DEFAULT_API_KEY}"), "")
+        .await
+        .unwrap();
+    assert_eq!(
+        (fail.status, fail.body.as_str()),
+        (
+            500,
+            r#"{"error":"component","message":"component failure: the component answered with the HTTP error ErrorCode::InternalError(Some(\"<redacted>\"))","dixaMayHaveActed":false}"#
+        )
+    );
+}
+
 /// The status of an HTTP front's reply and the `error` kind of its JSON body.
 fn status_and_kind(reply: &dixa_simulator::client::Response) -> (u16, String) {
     let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
@@ -377,7 +402,8 @@ fn status_and_kind(reply: &dixa_simulator::client::Response) -> (u16, String) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn dixa_serve_refuses_callers_without_the_token_a_foreign_host_or_a_non_json_body() {
+async fn dixa_serve_refuses_callers_without_the_token_a_foreign_host_or_origin_or_a_non_json_body()
+{
     let harness =
         Harness::with(|builder| builder.component(ComponentSource::EmbeddedService)).await;
     let simulator = harness.simulator;
@@ -388,7 +414,7 @@ async fn dixa_serve_refuses_callers_without_the_token_a_foreign_host_or_a_non_js
     let path = "/conversations/9456/notes";
     // What a web page the operator visits can send, and what DNS rebinding does.
     type Case<'a> = (&'a [(&'a str, &'a str)], u16, &'a str);
-    let cases: [Case; 6] = [
+    let cases: [Case; 8] = [
         (
             &[
                 ("host", "evil.example"),
@@ -425,9 +451,28 @@ async fn dixa_serve_refuses_callers_without_the_token_a_foreign_host_or_a_non_js
         (
             &[
                 ("host", &host),
-                ("content-type", "text/plain"),
+                ("content-type", "application/json"),
                 ("authorization", &bearer),
                 ("origin", "https://evil.example"),
+            ],
+            403,
+            "forbidden-origin",
+        ),
+        (
+            &[
+                ("host", &host),
+                ("content-type", "application/json"),
+                ("authorization", &bearer),
+                ("origin", "null"),
+            ],
+            403,
+            "forbidden-origin",
+        ),
+        (
+            &[
+                ("host", &host),
+                ("content-type", "text/plain"),
+                ("authorization", &bearer),
             ],
             415,
             "invalid-input",
@@ -451,8 +496,10 @@ async fn dixa_serve_refuses_callers_without_the_token_a_foreign_host_or_a_non_js
     assert_eq!(simulator.requests(), Vec::new(), "nothing was sent");
 
     for host in [host.as_str(), &format!("localhost:{}", addr.port())] {
+        let same_origin = format!("http://{host}");
         let headers = [
             ("host", host),
+            ("origin", same_origin.as_str()),
             ("authorization", bearer.as_str()),
             ("content-type", "application/json; charset=utf-8"),
         ];
@@ -492,6 +539,78 @@ async fn the_service_build_checks_the_token_itself_and_refuses_to_run_without_on
         );
         assert_eq!(simulator.requests(), Vec::new());
     }
+}
+
+/// What a web page can send to the service build through a proxy that
+/// authenticates callers by cookie (`allow-unauthenticated`): the component
+/// refuses it itself, as it does on `wasmtime serve`, jco or Spin.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_service_build_refuses_cross_site_requests_even_without_a_token() {
+    let simulator = dixa_tests::Simulator::start().await.unwrap();
+    // No service token at all: the harness would configure one.
+    let connector = dixa_tests::builder()
+        .base_url(simulator.base_url())
+        .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
+        .component(ComponentSource::EmbeddedService)
+        .config("allow-unauthenticated", "true")
+        .build()
+        .unwrap();
+    let call = |headers: &[(&str, &str)]| {
+        let mut request = hyper::Request::builder()
+            .method("POST")
+            .uri("http://svc.example/conversations/9456/notes");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                br#"{"message":"hi"}"#,
+            )))
+            .unwrap();
+        let connector = &connector;
+        async move {
+            let response = connector.handle_http(request).await.unwrap();
+            let status = response.status().as_u16();
+            let body = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            (status, String::from_utf8(body.to_vec()).unwrap())
+        }
+    };
+    let refusals = [
+        (
+            call(&[("content-type", "text/plain")]).await,
+            415,
+            "the request body must be sent as Content-Type: application/json",
+        ),
+        (
+            call(&[]).await,
+            415,
+            "the request body must be sent as Content-Type: application/json",
+        ),
+        (
+            call(&[
+                ("content-type", "application/json"),
+                ("origin", "https://evil.example"),
+            ])
+            .await,
+            403,
+            "the Origin header names a site this service does not serve",
+        ),
+    ];
+    for ((status, body), expected_status, message) in refusals {
+        assert_eq!(status, expected_status, "{body}");
+        assert!(body.contains(message), "{body}");
+    }
+    assert_eq!(simulator.requests(), Vec::new(), "nothing was sent");
+    let (status, body) = call(&[
+        ("content-type", "application/json"),
+        ("origin", "https://svc.example"),
+    ])
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(simulator.requests().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -556,4 +675,195 @@ async fn dixa_serve_cannot_be_starved_by_slow_or_many_connections() {
     let answer = closed_within(over, Duration::from_secs(5)).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains(r#""error":"overloaded""#), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_component_cannot_hide_a_write_that_went_out_so_a_batch_never_resends_it() {
+    let harness = hostile(CallLimits::default()).await;
+    let authority = harness.simulator.addr().to_string();
+    let lie = |kind: &str, conversation: &str| {
+        format!(
+            "lie {kind} POST http {authority} /v1/conversations/{conversation}/notes {{\"message\":\"x\"}}"
+        )
+    };
+    // Dixa created the note; the component says nothing went out.
+    assert_eq!(
+        hostile_command(&harness.connector, lie("transport", "1")).await,
+        Err(Error::Connector(ConnectorError::Transport {
+            kind: TransportKind::Other,
+            message: "nothing was sent, it claims".into(),
+            dixa_may_have_acted: true,
+        }))
+    );
+    assert_eq!(
+        hostile_command(&harness.connector, lie("invalid", "2")).await,
+        Err(Error::Component {
+            message: "the component said Dixa did not act (invalid input: content: nothing \
+                      was sent, it claims), but a request that changes something went out \
+                      and Dixa did not refuse it"
+                .into(),
+            dixa_may_have_acted: true,
+        })
+    );
+    // Dixa refused the write (no such conversation): it did not act, as the
+    // component says.
+    assert_eq!(
+        hostile_command(&harness.connector, lie("transport", "1000000")).await,
+        Err(hostile_failure("nothing was sent, it claims"))
+    );
+    assert_eq!(harness.requests().len(), 3);
+
+    // A batch line whose POST reached Dixa is never sent again on a re-run.
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.jsonl");
+    let connector = std::sync::Arc::new(harness.connector);
+    let line = serde_json::json!({
+        "op": "add-message",
+        "conversationId": "3",
+        "direction": "inbound",
+        "content": lie("transport", "3"),
+    })
+    .to_string();
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let mut results = Vec::new();
+        dixa_host::batch::run(
+            std::sync::Arc::clone(&connector),
+            line.as_bytes(),
+            dixa_host::batch::Report::open(&report).unwrap(),
+            &dixa_host::batch::BatchOptions::default(),
+            |result| {
+                results.push(serde_json::to_value(result).unwrap());
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+        statuses.push((
+            results[0]["status"].clone(),
+            results[0]["error"]["dixaMayHaveActed"].clone(),
+        ));
+    }
+    assert_eq!(
+        statuses,
+        [
+            (serde_json::json!("failed"), serde_json::json!(true)),
+            (
+                serde_json::json!("outcome-unknown"),
+                serde_json::json!(true)
+            ),
+        ]
+    );
+    let posts = harness
+        .simulator
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/conversations/3/notes")
+        .count();
+    assert_eq!(posts, 1, "the write was not sent again");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_caller_that_stops_reading_its_reply_loses_the_connection() {
+    let harness = hostile(CallLimits::default()).await;
+    let addr = serve_with(harness.connector, |mut options| {
+        options.write_timeout = Duration::from_secs(1);
+        options
+    })
+    .await;
+    // 15 MiB: more than the sockets' buffers hold, less than the reply cap.
+    let size = 15 << 20;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "GET /big/{size} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {TEST_SERVICE_TOKEN}\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    // Reads nothing while the server's writes stall, then everything it got.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut received))
+        .await
+        .expect("the server closed the connection");
+    // The connection ends early: a reset, or an end before the whole body.
+    if read.is_ok() {
+        assert!(received.len() < size, "the whole reply arrived");
+    }
+    let head = String::from_utf8_lossy(received.get(..64).unwrap_or_default()).into_owned();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+
+    // A caller that reads gets the whole reply.
+    let mut reader = tokio::net::TcpStream::connect(addr).await.unwrap();
+    reader.write_all(request.as_bytes()).await.unwrap();
+    let mut whole = Vec::new();
+    let mut chunk = vec![0; 1 << 16];
+    while !whole.ends_with(b"xxxx") || whole.len() < size {
+        let n = reader.read(&mut chunk).await.unwrap();
+        assert_ne!(n, 0, "closed after {} bytes", whole.len());
+        whole.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_caller_with_many_requests_in_line_does_not_starve_another() {
+    const TAG: &str = "eb31acbb-13f9-4ce7-abd3-44dd86266741";
+    // One call slot, 5 requests a second: 60 requests of one caller take 12 s.
+    let harness = Harness::with(|builder| {
+        builder
+            .component(ComponentSource::EmbeddedService)
+            .max_concurrent_calls(1)
+            .rate_limit(dixa_tests::RateLimit::per_second(
+                std::num::NonZeroU32::new(5).unwrap(),
+            ))
+    })
+    .await;
+    let simulator = harness.simulator;
+    let served = serve_with(harness.connector, |options| options).await;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], served.port()));
+    let from = |last: u8, conversation: u32| async move {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket
+            .bind(std::net::SocketAddr::from(([127, 0, 0, last], 0)))
+            .unwrap();
+        let stream = socket.connect(addr).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        let request = hyper::Request::builder()
+            .method("PUT")
+            .uri(format!("/conversations/{conversation}/tags/{TAG}"))
+            .header("host", addr.to_string())
+            .header("authorization", format!("Bearer {TEST_SERVICE_TOKEN}"))
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        sender
+            .send_request(request)
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let flood: Vec<_> = (1..=60).map(|c| tokio::spawn(from(2, c))).collect();
+    while simulator.requests().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = simulator.requests().len();
+    let started = std::time::Instant::now();
+    let other = from(3, 1000).await;
+    let waited = started.elapsed();
+    assert_eq!(other, 200);
+    // It waited for the call in flight and at most one more of the flood's,
+    // not for all of them.
+    let paths: Vec<String> = simulator.requests().into_iter().map(|r| r.path).collect();
+    let position = paths
+        .iter()
+        .position(|p| *p == format!("/v1/conversations/1000/tags/{TAG}"))
+        .unwrap();
+    assert!(position <= before + 2, "sent after {before}: {paths:?}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    for call in flood {
+        assert_eq!(call.await.unwrap(), 200);
+    }
 }

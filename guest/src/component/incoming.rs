@@ -17,14 +17,21 @@ const READ_CHUNK: u64 = 64 * 1024;
 impl Guest for Component {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
         // Callers are checked before their body is read or anything is sent.
-        let authorization = match request.headers().get("authorization").as_slice() {
+        let headers = request.headers();
+        let one = |name: &str| match headers.get(name).as_slice() {
             [one] => Some(one.clone()),
             _ => None,
         };
-        let reply = match access()
-            .check(authorization.as_deref())
-            .and_then(|()| read_body(&request))
-        {
+        let (authorization, content_type) = (one("authorization"), one("content-type"));
+        let authority = request.authority();
+        let checked = service::check_origin(
+            &headers.get("origin"),
+            authority.as_deref().map(str::as_bytes),
+        )
+        .and_then(|()| access().check(authorization.as_deref()))
+        .and_then(|()| read_body(&request))
+        .and_then(|body| service::check_body_type(content_type.as_deref(), &body).map(|()| body));
+        let reply = match checked {
             Ok(body) => service::handle(
                 &method_name(&request.method()),
                 &request.path_with_query().unwrap_or_default(),

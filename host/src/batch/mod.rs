@@ -1037,7 +1037,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                r#"{"record":"header","format":"dixa-batch-report","version":2}"#.to_owned(),
+                r#"{"record":"header","format":"dixa-batch-report","version":3}"#.to_owned(),
                 format!(
                     r#"{{"record":"started","id":"{id}","digest":"{id}","line":1,"op":"create-internal-note"}}"#
                 ),

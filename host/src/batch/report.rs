@@ -3,12 +3,17 @@
 //! was confirmed by hand. It is what makes a resumed batch safe.
 //!
 //! ```text
-//! {"record":"header","format":"dixa-batch-report","version":2}
+//! {"record":"header","format":"dixa-batch-report","version":3}
 //! {"record":"started","id":"…","digest":"…","line":3,"op":"add-message"}
 //! {"record":"succeeded","id":"…","line":3,"op":"add-message","output":{…}}
 //! {"record":"failed","id":"…","line":4,"op":"add-message","error":{…}}
-//! {"record":"marked-done","id":"…"}
+//! {"record":"marked-done","id":"…","digest":"…"}
 //! ```
+//!
+//! The report holds customer text and decides what is sent again, so it must
+//! be the user's own: a regular file (never a symlink, a FIFO or a device),
+//! owned by this user, with no permission bits for group or others. Anything
+//! else is refused before a line is read or sent.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -22,8 +27,9 @@ use crate::ErrorBody;
 
 /// The `format` of the header record.
 pub const FORMAT: &str = "dixa-batch-report";
-/// The version of the records this build writes and reads.
-pub const VERSION: u32 = 2;
+/// The version of the records this build writes and reads (3: `marked-done`
+/// records carry the line's digest).
+pub const VERSION: u32 = 3;
 
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,8 +60,9 @@ pub(crate) enum Record {
         op: String,
         error: ErrorBody,
     },
-    /// The user checked Dixa and confirmed the line took effect.
-    MarkedDone { id: String },
+    /// The user checked Dixa and confirmed the line took effect. `digest` is
+    /// the one the line was started with: a mark counts only for that content.
+    MarkedDone { id: String, digest: String },
 }
 
 /// What the report says about one line identity.
@@ -79,6 +86,14 @@ pub enum ReportError {
         path: PathBuf,
         /// What failed.
         source: std::io::Error,
+    },
+    /// It is not a private regular file of this user's.
+    #[error("{}: refusing to use it as a batch report: {reason}; nothing was sent", path.display())]
+    NotPrivate {
+        /// The report.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
     /// Another process holds it.
     #[error("{} is in use by another dixa batch; wait for it to finish", path.display())]
@@ -143,11 +158,35 @@ impl Report {
             path: path.to_owned(),
             source,
         };
+        let not_private = |reason: String| ReportError::NotPrivate {
+            path: path.to_owned(),
+            reason,
+        };
         let mut options = std::fs::OpenOptions::new();
         options.read(true).append(true).create(true);
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(path).map_err(io)?;
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // No symlink is followed (a dangling one would create its target);
+            // a FIFO opens without blocking, to be refused below.
+            options
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let file = options.open(path).map_err(|e| {
+            #[cfg(unix)]
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                return not_private("it is a symbolic link".into());
+            }
+            io(e)
+        })?;
+        // Judged on the descriptor just opened, so nothing can be swapped in
+        // between the check and the use.
+        let metadata = file.metadata().map_err(io)?;
+        if !metadata.is_file() {
+            return Err(not_private("it is not a regular file".into()));
+        }
+        crate::cache::private_to_this_user(&metadata, 0o077).map_err(not_private)?;
         file.try_lock().map_err(|e| match e {
             std::fs::TryLockError::WouldBlock => ReportError::Locked {
                 path: path.to_owned(),
@@ -198,11 +237,25 @@ impl Report {
     }
 
     /// Records that the user confirmed the lines `ids` in Dixa: a resume
-    /// skips them. Each must be outcome-unknown in this report.
+    /// skips them, as long as their content is what was started. Each must be
+    /// outcome-unknown in this report; nothing is written otherwise.
     pub fn mark_done(&mut self, ids: &[String]) -> Result<(), ReportError> {
         self.check_unknown(ids)?;
-        for id in ids {
-            self.append(&Record::MarkedDone { id: id.clone() })?;
+        let marks: Vec<Record> = ids
+            .iter()
+            .map(|id| match self.digest(id) {
+                Some(digest) => Ok(Record::MarkedDone {
+                    id: id.clone(),
+                    digest: digest.to_owned(),
+                }),
+                None => Err(ReportError::NotUnknown {
+                    path: self.path.clone(),
+                    id: id.clone(),
+                }),
+            })
+            .collect::<Result<_, _>>()?;
+        for mark in &marks {
+            self.append(mark)?;
         }
         Ok(())
     }
@@ -229,8 +282,7 @@ impl Report {
             let _ = self.file.set_len(length);
             return Err(self.io(e));
         }
-        apply(&mut self.states, record);
-        Ok(())
+        apply(&mut self.states, record).map_err(|reason| self.io(std::io::Error::other(reason)))
     }
 
     fn io(&self, source: std::io::Error) -> ReportError {
@@ -275,7 +327,11 @@ impl Report {
             }
             complete_bytes += read as u64;
             let record = parse(&self.path, number, &text)?;
-            apply(&mut self.states, &record);
+            apply(&mut self.states, &record).map_err(|reason| ReportError::Corrupt {
+                path: self.path.clone(),
+                line: number,
+                reason,
+            })?;
         }
         drop(reader);
         if self.torn_tail_dropped {
@@ -307,12 +363,23 @@ fn header() -> Record {
     }
 }
 
-/// Folds one record into `states`. A line once done stays done.
-fn apply(states: &mut HashMap<String, Known>, record: &Record) {
+/// Folds one record into `states`. A line once done stays done. A mark
+/// counts only for the content the line was started with: `Err` for one that
+/// names a line never started, or started with other content.
+fn apply(states: &mut HashMap<String, Known>, record: &Record) -> Result<(), String> {
     let (id, state, digest) = match record {
-        Record::Header { .. } => return,
+        Record::Header { .. } => return Ok(()),
         Record::Started { id, digest, .. } => (id, LineState::Unknown, Some(digest)),
-        Record::Succeeded { id, .. } | Record::MarkedDone { id } => (id, LineState::Done, None),
+        Record::MarkedDone { id, digest } => {
+            let started = states.get(id).and_then(|known| known.digest.as_ref());
+            if started != Some(digest) {
+                return Err(format!(
+                    "a marked-done record for {id:?}, which was never started with that content"
+                ));
+            }
+            (id, LineState::Done, None)
+        }
+        Record::Succeeded { id, .. } => (id, LineState::Done, None),
         Record::Failed { id, error, .. } if error.dixa_may_have_acted => {
             (id, LineState::Unknown, None)
         }
@@ -328,6 +395,7 @@ fn apply(states: &mut HashMap<String, Known>, record: &Record) {
     if let Some(digest) = digest {
         known.digest = Some(digest.clone());
     }
+    Ok(())
 }
 
 /// Parses line `number` of the report at `path`; the first must be this
@@ -435,9 +503,13 @@ mod tests {
         assert_eq!(report.state("b"), Some(LineState::Done));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with(
-            "{\"record\":\"header\",\"format\":\"dixa-batch-report\",\"version\":2}\n{\"record\":\"started\",\"id\":\"a\",\"digest\":\"digest of a\",\"line\":1,\"op\":\"add-message\"}\n"
+            "{\"record\":\"header\",\"format\":\"dixa-batch-report\",\"version\":3}\n{\"record\":\"started\",\"id\":\"a\",\"digest\":\"digest of a\",\"line\":1,\"op\":\"add-message\"}\n"
         ));
-        assert!(text.ends_with("{\"record\":\"marked-done\",\"id\":\"b\"}\n"));
+        assert!(
+            text.ends_with(
+                "{\"record\":\"marked-done\",\"id\":\"b\",\"digest\":\"digest of b\"}\n"
+            )
+        );
     }
 
     #[cfg(unix)]
@@ -455,6 +527,92 @@ mod tests {
         ));
         drop(report);
         assert!(Report::open(&path).is_ok(), "the lock goes with the report");
+    }
+
+    /// Writes `text` to `path` as a report of this user's, mode 0600.
+    fn write_private(path: &Path, text: &str) {
+        std::fs::write(path, text).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+
+    /// A report with one outcome-unknown line `a`, as another user could
+    /// have planted it: readable, or with `a` marked done.
+    #[cfg(unix)]
+    #[test]
+    fn a_report_that_is_not_a_private_regular_file_is_refused_and_left_alone() {
+        use std::os::unix::fs::{PermissionsExt, symlink};
+        let dir = tempfile::tempdir().unwrap();
+        let header = "{\"record\":\"header\",\"format\":\"dixa-batch-report\",\"version\":3}\n";
+        let refused = |path: &Path| match Report::open(path) {
+            Err(ReportError::NotPrivate { reason, .. }) => reason,
+            other => panic!("{path:?} was not refused: {:?}", other.map(|_| ())),
+        };
+
+        for mode in [0o666, 0o640, 0o604, 0o660] {
+            let path = dir.path().join(format!("mode-{mode:o}.jsonl"));
+            std::fs::write(&path, header).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert_eq!(
+                refused(&path),
+                format!("open to group or others (mode {mode:o})")
+            );
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), header);
+        }
+
+        let target = dir.path().join("target.jsonl");
+        let dangling = dir.path().join("dangling.jsonl");
+        symlink(&target, &dangling).unwrap();
+        assert_eq!(refused(&dangling), "it is a symbolic link");
+        assert!(
+            !target.exists(),
+            "a dangling symlink's target is never created"
+        );
+        write_private(&target, header);
+        let linked = dir.path().join("linked.jsonl");
+        symlink(&target, &linked).unwrap();
+        assert_eq!(refused(&linked), "it is a symbolic link");
+
+        let fifo = dir.path().join("fifo.jsonl");
+        let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: `name` is a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        assert_eq!(refused(&fifo), "it is not a regular file");
+
+        assert!(matches!(
+            Report::open(Path::new("/dev/null")),
+            Err(ReportError::NotPrivate { .. })
+        ));
+        let error = Report::open(&dangling).err().unwrap().to_string();
+        assert!(
+            error.ends_with(
+                "refusing to use it as a batch report: it is a symbolic link; nothing was sent"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_mark_counts_only_for_the_content_the_line_was_started_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        {
+            let mut report = Report::open(&path).unwrap();
+            report.append(&started("a")).unwrap();
+            report.mark_done(&["a".into()]).unwrap();
+        }
+        let report = Report::open(&path).unwrap();
+        assert_eq!(report.state("a"), Some(LineState::Done));
+        let last = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            last.ends_with(
+                "{\"record\":\"marked-done\",\"id\":\"a\",\"digest\":\"digest of a\"}\n"
+            ),
+            "{last}"
+        );
     }
 
     #[test]
@@ -483,7 +641,7 @@ mod tests {
     fn unreadable_or_foreign_reports_are_refused_with_the_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.jsonl");
-        let header = "{\"record\":\"header\",\"format\":\"dixa-batch-report\",\"version\":2}\n";
+        let header = "{\"record\":\"header\",\"format\":\"dixa-batch-report\",\"version\":3}\n";
         let cases = [
             (
                 format!("{header}{{\"record\":\"started\",\"id\":\"a\"}}\n"),
@@ -500,13 +658,28 @@ mod tests {
                 "was written by dixa 0.1 (which matched lines by their position)",
             ),
             (
-                "{\"record\":\"header\",\"format\":\"dixa-batch-report\",\"version\":3}\n"
+                "{\"record\":\"header\",\"format\":\"dixa-batch-report\",\"version\":2}\n"
                     .to_owned(),
-                "was written by a dixa whose report version is 3",
+                "was written by a dixa whose report version is 2",
+            ),
+            (
+                format!("{header}{{\"record\":\"marked-done\",\"id\":\"a\",\"digest\":\"d\"}}\n"),
+                "line 2: a marked-done record for \"a\", which was never started with that content",
+            ),
+            (
+                format!(
+                    "{header}{{\"record\":\"started\",\"id\":\"a\",\"digest\":\"d\",\"line\":1,\"op\":\"add-message\"}}\n\
+                     {{\"record\":\"marked-done\",\"id\":\"a\",\"digest\":\"other\"}}\n"
+                ),
+                "line 3: a marked-done record for \"a\", which was never started with that content",
+            ),
+            (
+                format!("{header}{{\"record\":\"marked-done\",\"id\":\"a\"}}\n"),
+                "line 2: missing field `digest`",
             ),
         ];
         for (text, expected) in cases {
-            std::fs::write(&path, &text).unwrap();
+            write_private(&path, &text);
             let error = Report::open(&path).err().unwrap().to_string();
             assert!(error.contains(expected), "{error}");
             assert_eq!(

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
 use wasmtime::component::Linker;
 use wasmtime_wasi_config::WasiConfig;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -355,7 +354,7 @@ impl ConnectorBuilder {
             }),
             call_timeout: self.call_timeout,
             memory_limit: self.memory_limit,
-            permits: Arc::new(Semaphore::new(self.max_concurrent_calls as usize)),
+            permits: crate::fair::FairSemaphore::new(self.max_concurrent_calls as usize),
             instance_reuse,
             warm: match instance_reuse {
                 InstanceReuse::Fresh => None,

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use dixa_contract::operations as ops;
 use serde_json::Value;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
 use wasmtime::Store;
 use wasmtime_wasi_config::WasiConfigVariables;
 use wasmtime_wasi_http::WasiHttpView;
@@ -24,6 +24,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::bindings::{self, dixa::connector::types as wit};
+use crate::fair::{CallContext, FairPermit, FairSemaphore};
 use crate::http_client::HttpClient;
 use crate::policy::OutboundPolicy;
 use crate::rate_limit::DixaRateLimiter;
@@ -53,7 +54,8 @@ pub struct Connector {
     rate_limiter: Arc<DixaRateLimiter>,
     call_timeout: Duration,
     memory_limit: usize,
-    permits: Arc<Semaphore>,
+    /// Call slots, taken in turn by caller.
+    permits: Arc<FairSemaphore>,
     instance_reuse: InstanceReuse,
     /// Idle instances, when they are reused.
     warm: Option<WarmPool>,
@@ -100,13 +102,15 @@ impl Connector {
     /// without calling it: a readiness check, and the per-call setup cost on
     /// its own.
     pub async fn check(&self) -> Result<(), Error> {
-        self.call(async |_store, _connector| Ok(Ok(()))).await
+        let context = CallContext::default();
+        self.call(&context, async |_store, _connector| Ok(Ok(())))
+            .await
     }
 
     /// Adds an internal note to a conversation.
     pub async fn create_internal_note(&self, input: NoteInput) -> Result<Note, Error> {
         let input = wit::NoteInput::from(input);
-        self.call(async |store, connector| {
+        self.call(&CallContext::default(), async |store, connector| {
             connector
                 .dixa_connector_conversations()
                 .call_create_internal_note(store, &input)
@@ -119,7 +123,7 @@ impl Connector {
     /// Adds an inbound or outbound message to a conversation.
     pub async fn add_message(&self, input: MessageInput) -> Result<Message, Error> {
         let input = wit::MessageInput::from(input);
-        self.call(async |store, connector| {
+        self.call(&CallContext::default(), async |store, connector| {
             connector
                 .dixa_connector_conversations()
                 .call_add_message(store, &input)
@@ -132,7 +136,7 @@ impl Connector {
     /// Tags a conversation.
     pub async fn tag_conversation(&self, input: TagInput) -> Result<TagResult, Error> {
         let input = wit::TagInput::from(input);
-        self.call(async |store, connector| {
+        self.call(&CallContext::default(), async |store, connector| {
             connector
                 .dixa_connector_conversations()
                 .call_tag_conversation(store, &input)
@@ -145,7 +149,7 @@ impl Connector {
     /// Removes a tag from a conversation.
     pub async fn untag_conversation(&self, input: TagInput) -> Result<TagResult, Error> {
         let input = wit::TagInput::from(input);
-        self.call(async |store, connector| {
+        self.call(&CallContext::default(), async |store, connector| {
             connector
                 .dixa_connector_conversations()
                 .call_untag_conversation(store, &input)
@@ -158,7 +162,7 @@ impl Connector {
     /// Lists the tags on a conversation.
     pub async fn list_conversation_tags(&self, input: ConversationInput) -> Result<TagList, Error> {
         let input = wit::ConversationInput::from(input);
-        self.call(async |store, connector| {
+        self.call(&CallContext::default(), async |store, connector| {
             connector
                 .dixa_connector_conversations()
                 .call_list_conversation_tags(store, &input)
@@ -171,7 +175,7 @@ impl Connector {
     /// Lists the internal notes of a conversation, oldest first.
     pub async fn list_internal_notes(&self, input: ConversationInput) -> Result<NoteList, Error> {
         let input = wit::ConversationInput::from(input);
-        self.call(async |store, connector| {
+        self.call(&CallContext::default(), async |store, connector| {
             connector
                 .dixa_connector_conversations()
                 .call_list_internal_notes(store, &input)
@@ -185,7 +189,7 @@ impl Connector {
     /// outcome ([`NotesResult::all_created`] says whether all were created).
     pub async fn create_internal_notes(&self, input: NotesInput) -> Result<NotesResult, Error> {
         let input = wit::NotesInput::from(input);
-        self.call(async |store, connector| {
+        self.call(&CallContext::default(), async |store, connector| {
             connector
                 .dixa_connector_conversations()
                 .call_create_internal_notes(store, &input)
@@ -200,6 +204,19 @@ impl Connector {
     /// the one entry point for callers that pick the operation at run time
     /// (the CLI, batch lines).
     pub async fn call_json(&self, operation: &str, input: Value) -> Result<Value, Error> {
+        self.call_json_for(&CallContext::default(), operation, input)
+            .await
+    }
+
+    /// [`call_json`](Self::call_json) for a caller among others: its slot and
+    /// its rate-limit turns are taken in its turn among the callers waiting,
+    /// and it is given up, unsent, when `context` is cancelled first.
+    pub async fn call_json_for(
+        &self,
+        context: &CallContext,
+        operation: &str,
+        input: Value,
+    ) -> Result<Value, Error> {
         fn json(output: impl serde::Serialize) -> Result<Value, Error> {
             // The operation succeeded; only its rendering failed.
             serde_json::to_value(output).map_err(|e| Error::Component {
@@ -207,28 +224,39 @@ impl Connector {
                 dixa_may_have_acted: true,
             })
         }
+        macro_rules! run {
+            ($method:ident, $wit:ident, $output:ident) => {{
+                let input = wit::$wit::from(input_from_value::<$wit>(input)?);
+                let output = self
+                    .call(context, async |store, connector| {
+                        connector
+                            .dixa_connector_conversations()
+                            .$method(store, &input)
+                            .await
+                    })
+                    .await?;
+                json($output::from(output))
+            }};
+        }
         match operation {
             name if name == ops::CREATE_INTERNAL_NOTE.name => {
-                json(self.create_internal_note(input_from_value(input)?).await?)
+                run!(call_create_internal_note, NoteInput, Note)
             }
-            name if name == ops::ADD_MESSAGE.name => {
-                json(self.add_message(input_from_value(input)?).await?)
-            }
+            name if name == ops::ADD_MESSAGE.name => run!(call_add_message, MessageInput, Message),
             name if name == ops::TAG_CONVERSATION.name => {
-                json(self.tag_conversation(input_from_value(input)?).await?)
+                run!(call_tag_conversation, TagInput, TagResult)
             }
             name if name == ops::UNTAG_CONVERSATION.name => {
-                json(self.untag_conversation(input_from_value(input)?).await?)
+                run!(call_untag_conversation, TagInput, TagResult)
             }
-            name if name == ops::LIST_CONVERSATION_TAGS.name => json(
-                self.list_conversation_tags(input_from_value(input)?)
-                    .await?,
-            ),
+            name if name == ops::LIST_CONVERSATION_TAGS.name => {
+                run!(call_list_conversation_tags, ConversationInput, TagList)
+            }
             name if name == ops::LIST_INTERNAL_NOTES.name => {
-                json(self.list_internal_notes(input_from_value(input)?).await?)
+                run!(call_list_internal_notes, ConversationInput, NoteList)
             }
             name if name == ops::CREATE_INTERNAL_NOTES.name => {
-                json(self.create_internal_notes(input_from_value(input)?).await?)
+                run!(call_create_internal_notes, NotesInput, NotesResult)
             }
             other => Err(ConnectorError::invalid(
                 "op",
@@ -253,22 +281,36 @@ impl Connector {
         B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
+        self.handle_http_for(&CallContext::default(), request).await
+    }
+
+    /// [`handle_http`](Self::handle_http) for a caller among others (see
+    /// [`call_json_for`](Self::call_json_for)).
+    pub async fn handle_http_for<B>(
+        &self,
+        context: &CallContext,
+        request: hyper::Request<B>,
+    ) -> Result<hyper::Response<HyperOutgoingBody>, Error>
+    where
+        B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
         let proxy = self.proxy.clone().ok_or_else(|| {
             Error::component(
                 "the component does not export wasi:http/incoming-handler: \
                  build it as the connector-service world",
             )
         })?;
-        let (permit, time_left) = self.turn().await?;
+        let (permit, time_left) = self.turn(context).await?;
         // An HTTP call always runs in a fresh instance (its response streams
         // out after the handler returns). Every instance alive is idle or
         // held by a call with a turn, and the slots are as many as the turns:
         // a slot is free unless more instances idle than turns are free.
         if let Some(warm) = &self.warm {
-            while warm.idle() > self.permits.available_permits() && warm.evict_one() {}
+            while warm.idle() > self.permits.available() && warm.evict_one() {}
         }
         let mut store = self.new_store();
-        let sandbox = self.begin_call(&mut store);
+        let sandbox = self.begin_call(&mut store, context);
         let gate = Arc::clone(&sandbox.gate);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         // The sandbox outlives this function while the body streams out.
@@ -293,9 +335,16 @@ impl Connector {
             outcome
         });
         // The component ran: whether Dixa may have acted is the gate's to say.
-        let failed = |message: String| Error::Component {
-            message,
-            dixa_may_have_acted: gate.close(),
+        // Its error code is its own text: it could hold the key.
+        let failed = |message: String| {
+            let error = Error::Component {
+                message,
+                dixa_may_have_acted: gate.close(),
+            };
+            match &self.policy.api_key {
+                Some(key) => error.redacted(key),
+                None => error,
+            }
         };
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
@@ -325,9 +374,14 @@ impl Connector {
 
     /// `text` with the API key redacted (see [`ApiKey::redact`]).
     pub fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        self.policy.redact(text)
+    }
+
+    /// [`redact`](Self::redact) for bytes that need not be UTF-8.
+    pub(crate) fn redact_bytes<'b>(&self, bytes: &'b [u8]) -> std::borrow::Cow<'b, [u8]> {
         match &self.policy.api_key {
-            Some(key) => key.redact(text),
-            None => std::borrow::Cow::Borrowed(text),
+            Some(key) => key.redact_bytes(bytes),
+            None => std::borrow::Cow::Borrowed(bytes),
         }
     }
 
@@ -340,18 +394,19 @@ impl Connector {
     /// is idle and reuse is on, else in a fresh one.
     async fn call<T>(
         &self,
+        context: &CallContext,
         operation: impl AsyncFnOnce(
             &mut Store<CallState>,
             &bindings::Connector,
         ) -> wasmtime::Result<Result<T, wit::Error>>,
     ) -> Result<T, Error> {
-        let (_permit, time_left) = self.turn().await?;
+        let (_permit, time_left) = self.turn(context).await?;
         let warm = self.warm.as_ref().and_then(WarmPool::take);
         let (mut store, instance, calls) = match warm {
             Some(warm) => (warm.store, Some(warm.instance), warm.calls),
             None => (self.new_store(), None, 0),
         };
-        let sandbox = self.begin_call(&mut store);
+        let sandbox = self.begin_call(&mut store, context);
         let run = async {
             let instance = match instance {
                 Some(instance) => instance,
@@ -385,23 +440,26 @@ impl Connector {
         sandbox.outcome(outcome)
     }
 
-    /// A turn among the concurrent calls, and the time left of the call's
-    /// deadline, inside which the wait for the turn counts.
-    async fn turn(&self) -> Result<(OwnedSemaphorePermit, Duration), Error> {
+    /// A turn among the concurrent calls, in the caller's turn among the
+    /// callers waiting, and the time left of the call's deadline, inside which
+    /// the wait counts. A call given up while it waits never runs.
+    async fn turn(&self, context: &CallContext) -> Result<(FairPermit, Duration), Error> {
         // Usually a slot is free: no timer needed to wait for it.
-        if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
+        if let Some(permit) = self.permits.try_acquire() {
             return Ok((permit, self.call_timeout));
         }
         let started = Instant::now();
-        match tokio::time::timeout(self.call_timeout, Arc::clone(&self.permits).acquire_owned())
-            .await
-        {
-            Ok(Ok(permit)) => Ok((permit, self.call_timeout.saturating_sub(started.elapsed()))),
-            Ok(Err(_closed)) => Err(Error::component("the connector is shutting down")),
-            Err(_elapsed) => Err(Error::Deadline {
-                timeout: self.call_timeout,
-                dixa_may_have_acted: false,
-            }),
+        tokio::select! {
+            waited = tokio::time::timeout(self.call_timeout, self.permits.acquire(context.caller)) => match waited {
+                Ok(permit) => Ok((permit, self.call_timeout.saturating_sub(started.elapsed()))),
+                Err(_elapsed) => Err(Error::Deadline {
+                    timeout: self.call_timeout,
+                    dixa_may_have_acted: false,
+                }),
+            },
+            () = context.cancelled() => Err(Error::component(
+                "the caller went away before the call started; nothing was sent",
+            )),
         }
     }
 }

@@ -18,6 +18,7 @@ use wasmtime_wasi_http::p2::types::HostOutgoingRequest;
 use wasmtime_wasi_http::{RequestOptions, WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::dixa::connector::types as wit;
+use crate::fair::CallContext;
 use crate::policy::{ApiKey, DixaGate, PolicyHooks};
 use crate::types::Error;
 
@@ -198,7 +199,7 @@ impl Connector {
             // Empty environment and arguments; stdio reads nothing, writes nowhere.
             wasi: WasiCtx::builder().build(),
             http,
-            hooks: self.policy_hooks(Arc::default()),
+            hooks: self.policy_hooks(Arc::default(), CallContext::default()),
             config: Arc::clone(&self.config),
             config_pairs: Arc::clone(&self.guest_config),
             limits: MemoryLimiter {
@@ -226,12 +227,16 @@ impl Connector {
         store
     }
 
-    /// Starts a call in `store`, fresh or warm: a new gate, new per-call
-    /// policy budgets and a new memory flag, the epoch deadline set.
-    pub(super) fn begin_call(&self, store: &mut Store<CallState>) -> Sandbox {
+    /// Starts a call for `context` in `store`, fresh or warm: a new gate, new
+    /// per-call policy budgets and a new memory flag, the epoch deadline set.
+    pub(super) fn begin_call(
+        &self,
+        store: &mut Store<CallState>,
+        context: &CallContext,
+    ) -> Sandbox {
         let gate = Arc::new(DixaGate::default());
         let state = store.data_mut();
-        state.hooks = self.policy_hooks(Arc::clone(&gate));
+        state.hooks = self.policy_hooks(Arc::clone(&gate), context.clone());
         // A new flag, not a cleared one: the store may go back to the pool and
         // serve another call before this call's outcome is read.
         let memory_exhausted = Arc::new(AtomicBool::new(false));
@@ -246,12 +251,13 @@ impl Connector {
         }
     }
 
-    fn policy_hooks(&self, gate: Arc<DixaGate>) -> PolicyHooks {
+    fn policy_hooks(&self, gate: Arc<DixaGate>, context: CallContext) -> PolicyHooks {
         PolicyHooks::new(
             Arc::clone(&self.policy),
             self.http_client.clone(),
             Arc::clone(&self.rate_limiter),
             gate,
+            context,
         )
     }
 }
@@ -321,7 +327,7 @@ impl Sandbox {
                 dixa_may_have_acted,
             },
             Ok(Ok(Ok(output))) => return Ok(output),
-            Ok(Ok(Err(error))) => Error::Connector(error.into()),
+            Ok(Ok(Err(error))) => Error::from_component(error.into(), dixa_may_have_acted),
         };
         Err(match &self.api_key {
             Some(key) => error.redacted(key),

@@ -12,16 +12,25 @@
 //! - `in-flight SCHEME AUTHORITY PATH N`: N PUTs at once, none awaited.
 //! - `body SCHEME AUTHORITY PATH BYTES`: a POST with a body of BYTES bytes.
 //! - `header BYTES`: a header set holding one value of BYTES bytes.
+//! - `lie KIND METHOD SCHEME AUTHORITY PATH BODY`: one request with BODY, then
+//!   an error that says Dixa did not act whatever it answered: `invalid-input`
+//!   for KIND `invalid`, else `transport` with `dixa-may-have-acted` false.
 //! - `resources`: header sets without end, never dropped.
 //!
 //! Failures come back as `transport` with `wasi:http`'s error code.
 //! The other operations answer `invalid-input`.
+//!
+//! Its HTTP front (the `connector-service` world) echoes what a hostile
+//! integration could have learnt: `GET /echo/TEXT` answers 200 with TEXT in
+//! the header `x-echo` and in a body that is not UTF-8; `GET /fail/TEXT`
+//! answers with the `wasi:http` error `internal-error(TEXT)`; `GET /big/N`
+//! answers N bytes.
 
 #[cfg(target_arch = "wasm32")]
 mod component {
     wit_bindgen::generate!({
         path: "../../wit",
-        world: "dixa:connector/connector",
+        world: "dixa:connector/connector-service",
         generate_all,
     });
 
@@ -38,7 +47,42 @@ mod component {
 
     use std::sync::atomic::{AtomicU32, Ordering};
 
+    use exports::wasi::http::incoming_handler::Guest as IncomingHandler;
+    use wasi::http::types::{IncomingRequest, OutgoingResponse, ResponseOutparam};
+
     struct Hostile;
+
+    impl IncomingHandler for Hostile {
+        fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+            let path = request.path_with_query().unwrap_or_default();
+            if let Some(text) = path.strip_prefix("/fail/") {
+                let error = ErrorCode::InternalError(Some(text.to_owned()));
+                ResponseOutparam::set(response_out, Err(error));
+                return;
+            }
+            let size: Option<usize> = path.strip_prefix("/big/").and_then(|n| n.parse().ok());
+            let text = path.strip_prefix("/echo/").unwrap_or_default();
+            let headers = Fields::from_list(&[("x-echo".to_owned(), text.as_bytes().to_vec())])
+                .unwrap_or_else(|_| Fields::new());
+            let response = OutgoingResponse::new(headers);
+            let Ok(body) = response.body() else {
+                return;
+            };
+            ResponseOutparam::set(response_out, Ok(response));
+            if let Ok(stream) = body.write() {
+                let bytes = match size {
+                    Some(size) => vec![b'x'; size],
+                    None => [text.as_bytes(), &[0xff]].concat(),
+                };
+                for chunk in bytes.chunks(4096) {
+                    if stream.blocking_write_and_flush(chunk).is_err() {
+                        break;
+                    }
+                }
+            }
+            let _ = OutgoingBody::finish(body, None);
+        }
+    }
 
     impl Guest for Hostile {
         fn create_internal_note(input: NoteInput) -> Result<Note, Error> {
@@ -109,6 +153,22 @@ mod component {
                     }
                     let _ = OutgoingBody::finish(body, None);
                     wait(response)?
+                }
+                ["lie", kind, method, scheme, authority, path, body] => {
+                    let json = ["content-type=application/json"];
+                    let request = request(method, scheme, authority, path, &json)?;
+                    let outgoing = request.body().map_err(|()| fail("no body"))?;
+                    let response = handle(request, None).map_err(transport)?;
+                    {
+                        let stream = outgoing.write().map_err(|()| fail("no stream"))?;
+                        let _ = stream.blocking_write_and_flush(body.as_bytes());
+                    }
+                    let _ = OutgoingBody::finish(outgoing, None);
+                    let _ = wait(response);
+                    return Err(match *kind {
+                        "invalid" => invalid("nothing was sent, it claims"),
+                        _ => fail("nothing was sent, it claims"),
+                    });
                 }
                 ["header", bytes] => {
                     let bytes: usize = bytes.parse().unwrap_or(0);
