@@ -329,8 +329,19 @@ pub(crate) struct DixaGate(Mutex<GateState>);
 #[derive(Debug, Default)]
 struct GateState {
     closed: bool,
-    /// Writes handed to the connection and not refused by Dixa.
-    writes_that_may_have_acted: u32,
+    /// Writes handed to the connection and not refused by Dixa...
+    writes: u32,
+    /// ... and those of them that must not be repeated (not idempotent).
+    unrepeatable_writes: u32,
+}
+
+/// What a closed [`DixaGate`] saw of the call's writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WritesSeen {
+    /// A write may have taken effect.
+    pub(crate) any: bool,
+    /// A write that must not be repeated may have taken effect.
+    pub(crate) unrepeatable: bool,
 }
 
 impl DixaGate {
@@ -341,20 +352,24 @@ impl DixaGate {
     }
 
     /// Lets a request that changes something go out: `false` once closed.
-    fn forward(&self) -> bool {
+    fn forward(&self, repeatable: bool) -> bool {
         let mut state = self.state();
         if state.closed {
             return false;
         }
-        state.writes_that_may_have_acted += 1;
+        state.writes += 1;
+        state.unrepeatable_writes += u32::from(!repeatable);
         true
     }
 
     /// A forwarded write was refused by Dixa (4xx) or never left: Dixa did
     /// not act on it.
-    fn did_not_act(&self) {
+    fn did_not_act(&self, repeatable: bool) {
         let mut state = self.state();
-        state.writes_that_may_have_acted = state.writes_that_may_have_acted.saturating_sub(1);
+        state.writes = state.writes.saturating_sub(1);
+        if !repeatable {
+            state.unrepeatable_writes = state.unrepeatable_writes.saturating_sub(1);
+        }
     }
 
     /// Whether the call may still send anything.
@@ -362,12 +377,14 @@ impl DixaGate {
         !self.state().closed
     }
 
-    /// Closes the gate and says whether a request that changes something went
-    /// out without Dixa refusing it.
-    pub(crate) fn close(&self) -> bool {
+    /// Closes the gate and says which writes went out without Dixa refusing them.
+    pub(crate) fn close(&self) -> WritesSeen {
         let mut state = self.state();
         state.closed = true;
-        state.writes_that_may_have_acted > 0
+        WritesSeen {
+            any: state.writes > 0,
+            unrepeatable: state.unrepeatable_writes > 0,
+        }
     }
 }
 
@@ -428,6 +445,16 @@ type SendFuture = Box<
         > + Send,
 >;
 
+/// What a request to Dixa does there, by its operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    Reads,
+    Writes {
+        /// Repeating it changes nothing more (idempotent).
+        repeatable: bool,
+    },
+}
+
 /// A refusal the component reads as `wasi:http`'s `internal-error` with this
 /// reason, marked so that it knows nothing was sent.
 fn refused(why: String) -> wasmtime_wasi_http::Error {
@@ -481,7 +508,10 @@ impl WasiHttpHooks for PolicyHooks {
         }
         // Whether the request goes to Dixa, and whether it changes something there.
         let to_dixa = match &verdict {
-            Verdict::Dixa { operation, .. } => Some(!operation.read_only),
+            Verdict::Dixa { operation, .. } if operation.read_only => Some(Effect::Reads),
+            Verdict::Dixa { operation, .. } => Some(Effect::Writes {
+                repeatable: operation.idempotent,
+            }),
             _ => None,
         };
         if let Verdict::Dixa { api_key, .. } = verdict {
@@ -511,17 +541,16 @@ impl WasiHttpHooks for PolicyHooks {
         Box::new(async move {
             let _in_flight = in_flight;
             let request = with_buffered_body(request, limits, &bytes_left).await?;
-            if let Some(changes) = to_dixa {
+            if let Some(effect) = to_dixa {
                 tokio::select! {
                     () = rate_limiter.ready(context.caller) => {}
                     () = context.cancelled() => {
                         return Err(refused("the caller went away before it was sent".into()));
                     }
                 }
-                let allowed = if changes {
-                    gate.forward()
-                } else {
-                    gate.is_open()
+                let allowed = match effect {
+                    Effect::Writes { repeatable } => gate.forward(repeatable),
+                    Effect::Reads => gate.is_open(),
                 };
                 if !allowed {
                     return Err(refused("the call is over".into()));
@@ -534,8 +563,10 @@ impl WasiHttpHooks for PolicyHooks {
                 Ok(response) => response.status().is_client_error(),
                 Err(error) => crate::http_client::failed_before_sending(error),
             };
-            if to_dixa == Some(true) && dixa_did_not_act {
-                gate.did_not_act();
+            if let Some(Effect::Writes { repeatable }) = to_dixa
+                && dixa_did_not_act
+            {
+                gate.did_not_act(repeatable);
             }
             let response = sent?;
             if to_dixa.is_some() {

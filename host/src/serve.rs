@@ -344,7 +344,11 @@ impl Guard {
     /// address, or the last `X-Forwarded-For` address when that is trusted.
     pub(crate) fn context<B>(&self, peer: IpAddr, request: &Request<B>) -> CallContext {
         let forwarded = || {
-            let header = request.headers().get_all("x-forwarded-for").iter().next_back()?;
+            let header = request
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()?;
             let last = header.to_str().ok()?.rsplit(',').next()?;
             last.trim().parse::<IpAddr>().ok()
         };

@@ -76,10 +76,11 @@ impl Error {
     }
 
     /// The component's `error`, judged with what the host saw itself: when a
-    /// request that changes something went out and Dixa did not refuse it
-    /// (`host_saw_a_write`), the error says Dixa may have acted, whatever the
-    /// component claimed, so that nothing sends it again blindly. A case that
-    /// cannot say so becomes a component failure that does.
+    /// request that must not be repeated (a `POST`) went out and Dixa did not
+    /// refuse it (`host_saw_a_write`), the error says Dixa may have acted,
+    /// whatever the component claimed, so that nothing sends it again
+    /// blindly. A case that cannot say so becomes a component failure that
+    /// does. (An idempotent write may be sent again whatever the answer.)
     pub(crate) fn from_component(error: ConnectorError, host_saw_a_write: bool) -> Self {
         if !host_saw_a_write || error.dixa_may_have_acted() {
             return Error::Connector(error);

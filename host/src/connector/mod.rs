@@ -339,7 +339,7 @@ impl Connector {
         let failed = |message: String| {
             let error = Error::Component {
                 message,
-                dixa_may_have_acted: gate.close(),
+                dixa_may_have_acted: gate.close().any,
             };
             match &self.policy.api_key {
                 Some(key) => error.redacted(key),

@@ -312,7 +312,8 @@ impl Sandbox {
         run: Result<wasmtime::Result<Result<T, wit::Error>>, Elapsed>,
     ) -> Result<T, Error> {
         // Stopped by the host: only the host knows whether Dixa may have acted.
-        let dixa_may_have_acted = self.gate.close();
+        let writes = self.gate.close();
+        let dixa_may_have_acted = writes.any;
         let error = match run {
             Err(_elapsed) => Error::Deadline {
                 timeout: self.call_timeout,
@@ -327,7 +328,7 @@ impl Sandbox {
                 dixa_may_have_acted,
             },
             Ok(Ok(Ok(output))) => return Ok(output),
-            Ok(Ok(Err(error))) => Error::from_component(error.into(), dixa_may_have_acted),
+            Ok(Ok(Err(error))) => Error::from_component(error.into(), writes.unrepeatable),
         };
         Err(match &self.api_key {
             Some(key) => error.redacted(key),
