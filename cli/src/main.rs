@@ -260,6 +260,9 @@ mod exit {
     pub const TEMPORARY: u8 = 4;
     pub const CREDENTIALS: u8 = 5;
     pub const OUTCOME_UNKNOWN: u8 = 6;
+    /// Standard output was closed early (`dixa ... | head -c 1`): what a
+    /// shell reports for a process ended by SIGPIPE (128 + 13).
+    pub const CLOSED_OUTPUT: u8 = 141;
 }
 
 /// Why the CLI stopped before or outside an operation: exit code, error kind, message.
@@ -401,7 +404,9 @@ async fn run(cli: Cli) -> u8 {
     };
     match result {
         Ok(output) => {
-            println!("{}", connector.redact(&output.to_string()));
+            if let Err(code) = print_line(&connector.redact(&output.to_string())) {
+                return code;
+            }
             // A bulk call that Dixa answered succeeds even if some notes failed.
             let some_failed = operation.name == ops::CREATE_INTERNAL_NOTES.name
                 && serde_json::from_value::<NotesResult>(output)
@@ -413,6 +418,21 @@ async fn run(cli: Cli) -> u8 {
             }
         }
         Err(error) => report(&error, operation),
+    }
+}
+
+/// Writes `line` to standard output: `Err` with the exit code when it cannot,
+/// quietly when the reader went away (`| head`), as `cat` would.
+fn print_line(line: &str) -> Result<(), u8> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(exit::CLOSED_OUTPUT),
+        Err(e) => Err(fail(
+            exit::FAILURE,
+            "io",
+            &format!("writing the output: {e}"),
+        )),
     }
 }
 

@@ -1086,3 +1086,43 @@ async fn serve_raises_its_open_files_limit_and_caps_connections_below_it() {
         .unwrap();
     assert_eq!(served.status, 200, "{served:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn output_to_a_closed_pipe_ends_quietly_with_the_sigpipe_status() {
+    let simulator = Simulator::start().await.unwrap();
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just created and are owned here alone.
+    let (reader, writer) = unsafe {
+        use std::os::fd::FromRawFd;
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    // The reader is gone before dixa writes a byte, as with `| head -c 0`.
+    drop(reader);
+    let output = Command::new(env!("CARGO_BIN_EXE_dixa"))
+        .args([
+            "--base-url",
+            &simulator.base_url(),
+            "list-internal-notes",
+            r#"{"conversationId":"9456"}"#,
+        ])
+        .env("DIXA_API_KEY", DEFAULT_API_KEY)
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(141), "{output:?}");
+    // The base URL note only: no panic, no error.
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "note: sending the API key to {} instead of Dixa's https://dev.dixa.io\n",
+            simulator.base_url()
+        )
+    );
+    assert_eq!(simulator.requests().len(), 1);
+}
