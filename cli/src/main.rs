@@ -314,6 +314,7 @@ fn main() -> ExitCode {
 /// server's connection cap is derived from it, and the usual soft limit
 /// (1024) is far below what the machine allows. A process-wide setting, so
 /// the CLI's to make, not the library's.
+#[cfg(unix)]
 fn raise_open_files_limit() {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -330,6 +331,10 @@ fn raise_open_files_limit() {
         }
     }
 }
+
+/// Open files are not limited this way here.
+#[cfg(not(unix))]
+fn raise_open_files_limit() {}
 
 async fn run(cli: Cli) -> u8 {
     match &cli.command {
@@ -596,8 +601,8 @@ async fn run_batch(cli: &Cli, args: &BatchArgs) -> Result<u8, Failure> {
             report_path.display()
         );
     }
-    // Every flag is checked before anything is written: a refused run leaves
-    // the report as it was.
+    // Every flag is checked before a mark is written: a refused run leaves
+    // the report's records as they were.
     report
         .check_unknown(&args.mark_done)
         .map_err(report_failure)?;

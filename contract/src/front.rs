@@ -1,9 +1,11 @@
-//! What every HTTP front checks of a request before anything runs, the same
-//! way in the host (`dixa serve`, `dixa mcp --http-port`) and in the service
-//! build of the component: a body is JSON, and a browser's `Origin` names a
-//! host the front serves. Together they keep a web page from posting to a
-//! front through a browser or a cookie-authenticating proxy (cross-site
-//! request forgery), and from reading its answers after a DNS rebinding.
+//! What every HTTP front checks of a request before anything runs, in the
+//! host (`dixa serve`, `dixa mcp --http-port`) and in the service build of
+//! the component: a body is JSON, and a browser's `Origin` names a host the
+//! front serves (the host knows all its names; the component only the `Host`
+//! it was sent). Together they keep a web page from posting to a front
+//! through a browser or a cookie-authenticating proxy (cross-site request
+//! forgery). Against DNS rebinding it is the host's check of `Host` that
+//! counts.
 
 /// Whether the `Content-Type` value `value` is `application/json` (any
 /// parameters, such as a charset, allowed). A page can send `text/plain` or a

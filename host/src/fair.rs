@@ -128,12 +128,17 @@ impl FairSemaphore {
     /// Cancel-safe: a wait given up leaves the line, or hands on a permit it
     /// was granted meanwhile.
     pub(crate) async fn acquire(self: &Arc<Self>, caller: Caller) -> FairPermit {
-        if let Some(permit) = self.try_acquire() {
-            return permit;
-        }
         let (sender, receiver) = oneshot::channel();
         let ticket = {
+            // One lock for the free permit and the line: a permit released
+            // in between would otherwise wake nobody.
             let mut state = self.state();
+            if state.available > 0 && state.lines.is_empty() {
+                state.available -= 1;
+                return FairPermit {
+                    semaphore: Arc::clone(self),
+                };
+            }
             let ticket = state.next_ticket;
             state.next_ticket += 1;
             match state.lines.iter_mut().find(|line| line.caller == caller) {
@@ -152,8 +157,11 @@ impl FairSemaphore {
             receiver,
             granted: false,
         };
-        // The sender lives in the line until it grants: it is never dropped unsent.
-        let _ = (&mut waiting.receiver).await;
+        // The sender lives in the line until it grants, and the line lives as
+        // long as `self`: it is never dropped unsent while this waits.
+        if (&mut waiting.receiver).await.is_err() {
+            return std::future::pending().await;
+        }
         waiting.granted = true;
         FairPermit {
             semaphore: Arc::clone(self),
@@ -289,6 +297,32 @@ mod tests {
         let mut acquire = std::pin::pin!(semaphore.acquire(caller(4)));
         let now = futures_poll(&mut acquire);
         assert!(now, "a free permit is taken at once");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn permits_released_while_others_queue_are_never_lost() {
+        for permits in [1, 3] {
+            let semaphore = FairSemaphore::new(permits);
+            let tasks: Vec<_> = (0..64u8)
+                .map(|i| {
+                    let semaphore = Arc::clone(&semaphore);
+                    tokio::spawn(async move {
+                        for _ in 0..200 {
+                            let _permit = semaphore.acquire(caller(i % 4)).await;
+                            tokio::task::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                tokio::time::timeout(Duration::from_secs(30), task)
+                    .await
+                    .expect("a waiter was never woken")
+                    .unwrap();
+            }
+            assert_eq!(semaphore.available(), permits);
+            assert!(semaphore.state().lines.is_empty());
+        }
     }
 
     /// Polls `future` once: whether it completed.

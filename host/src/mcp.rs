@@ -341,9 +341,6 @@ pub async fn serve_http(
                 if let Err(refused) = guard.check(&request) {
                     return refused.response().map(BodyExt::boxed);
                 }
-                let Ok(_in_flight) = requests.try_acquire_owned() else {
-                    return crate::serve::overloaded(OVERLOADED).map(BodyExt::boxed);
-                };
                 // rmcp hands the request's parts to the tool call.
                 let context = guard.context(peer, &request);
                 request.extensions_mut().insert(context);
@@ -354,6 +351,10 @@ pub async fn serve_http(
                 let (parts, body) = request.into_parts();
                 match guard.read_body(body).await {
                     Ok(body) => {
+                        // Taken once the body is in: a slow body holds no slot.
+                        let Ok(_in_flight) = requests.try_acquire_owned() else {
+                            return crate::serve::overloaded(OVERLOADED).map(BodyExt::boxed);
+                        };
                         let request = http::Request::from_parts(parts, Full::new(body));
                         service.handle(request).await
                     }

@@ -542,11 +542,13 @@ impl WasiHttpHooks for PolicyHooks {
             let _in_flight = in_flight;
             let request = with_buffered_body(request, limits, &bytes_left).await?;
             if let Some(effect) = to_dixa {
+                // Checked first, so a call given up never wins a turn.
                 tokio::select! {
-                    () = rate_limiter.ready(context.caller) => {}
+                    biased;
                     () = context.cancelled() => {
                         return Err(refused("the caller went away before it was sent".into()));
                     }
+                    () = rate_limiter.ready(context.caller) => {}
                 }
                 let allowed = match effect {
                     Effect::Writes { repeatable } => gate.forward(repeatable),

@@ -121,6 +121,7 @@ impl ServeOptions {
 /// Connections a front allows by default: 1024, or fewer when the process
 /// may open fewer files, so that the cap answers 503 before descriptors run
 /// out (see [`max_connections_for`]).
+#[cfg(unix)]
 pub fn default_max_connections() -> usize {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -132,6 +133,12 @@ pub fn default_max_connections() -> usize {
         _ => usize::MAX,
     };
     max_connections_for(soft)
+}
+
+/// Connections a front allows by default: 1024.
+#[cfg(not(unix))]
+pub fn default_max_connections() -> usize {
+    1024
 }
 
 /// The connection cap for a soft limit of `open_files` descriptors: a
@@ -491,7 +498,10 @@ async fn respond(
         tracing::info!(%method, path, status = refused.status.as_u16(), "refused");
         return refused.response();
     }
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    // Judged here against every name this server answers to; the component
+    // knows only the Host it was sent, which a proxy may have rewritten.
+    parts.headers.remove(header::ORIGIN);
     let body = match guard.read_body(body).await {
         Ok(body) => body,
         Err(refused) => return refused,

@@ -270,6 +270,9 @@ impl Report {
                 "an earlier write to the report failed",
             )));
         }
+        // Refused before it is written: the file never holds a record that
+        // would make it unreadable.
+        check(&self.states, record).map_err(|reason| self.io(std::io::Error::other(reason)))?;
         let mut line = serde_json::to_vec(record).map_err(|e| self.io(e.into()))?;
         line.push(b'\n');
         let length = self.file.metadata().map_err(|e| self.io(e))?.len();
@@ -282,7 +285,8 @@ impl Report {
             let _ = self.file.set_len(length);
             return Err(self.io(e));
         }
-        apply(&mut self.states, record).map_err(|reason| self.io(std::io::Error::other(reason)))
+        apply(&mut self.states, record);
+        Ok(())
     }
 
     fn io(&self, source: std::io::Error) -> ReportError {
@@ -327,11 +331,12 @@ impl Report {
             }
             complete_bytes += read as u64;
             let record = parse(&self.path, number, &text)?;
-            apply(&mut self.states, &record).map_err(|reason| ReportError::Corrupt {
+            check(&self.states, &record).map_err(|reason| ReportError::Corrupt {
                 path: self.path.clone(),
                 line: number,
                 reason,
             })?;
+            apply(&mut self.states, &record);
         }
         drop(reader);
         if self.torn_tail_dropped {
@@ -363,23 +368,28 @@ fn header() -> Record {
     }
 }
 
-/// Folds one record into `states`. A line once done stays done. A mark
-/// counts only for the content the line was started with: `Err` for one that
-/// names a line never started, or started with other content.
-fn apply(states: &mut HashMap<String, Known>, record: &Record) -> Result<(), String> {
-    let (id, state, digest) = match record {
-        Record::Header { .. } => return Ok(()),
-        Record::Started { id, digest, .. } => (id, LineState::Unknown, Some(digest)),
-        Record::MarkedDone { id, digest } => {
-            let started = states.get(id).and_then(|known| known.digest.as_ref());
-            if started != Some(digest) {
-                return Err(format!(
-                    "a marked-done record for {id:?}, which was never started with that content"
-                ));
-            }
-            (id, LineState::Done, None)
+/// Whether `record` may follow what `states` holds: a mark counts only for the
+/// content the line was started with, so one that names a line never started,
+/// or started with other content, is refused.
+fn check(states: &HashMap<String, Known>, record: &Record) -> Result<(), String> {
+    match record {
+        Record::MarkedDone { id, digest }
+            if states.get(id).and_then(|known| known.digest.as_ref()) != Some(digest) =>
+        {
+            Err(format!(
+                "a marked-done record for {id:?}, which was never started with that content"
+            ))
         }
-        Record::Succeeded { id, .. } => (id, LineState::Done, None),
+        _ => Ok(()),
+    }
+}
+
+/// Folds one [`check`]ed record into `states`. A line once done stays done.
+fn apply(states: &mut HashMap<String, Known>, record: &Record) {
+    let (id, state, digest) = match record {
+        Record::Header { .. } => return,
+        Record::Started { id, digest, .. } => (id, LineState::Unknown, Some(digest)),
+        Record::Succeeded { id, .. } | Record::MarkedDone { id, .. } => (id, LineState::Done, None),
         Record::Failed { id, error, .. } if error.dixa_may_have_acted => {
             (id, LineState::Unknown, None)
         }
@@ -395,7 +405,6 @@ fn apply(states: &mut HashMap<String, Known>, record: &Record) -> Result<(), Str
     if let Some(digest) = digest {
         known.digest = Some(digest.clone());
     }
-    Ok(())
 }
 
 /// Parses line `number` of the report at `path`; the first must be this

@@ -444,12 +444,19 @@ impl Connector {
     /// callers waiting, and the time left of the call's deadline, inside which
     /// the wait counts. A call given up while it waits never runs.
     async fn turn(&self, context: &CallContext) -> Result<(FairPermit, Duration), Error> {
+        let gone =
+            || Error::component("the caller went away before the call started; nothing was sent");
+        if context.is_cancelled() {
+            return Err(gone());
+        }
         // Usually a slot is free: no timer needed to wait for it.
         if let Some(permit) = self.permits.try_acquire() {
             return Ok((permit, self.call_timeout));
         }
         let started = Instant::now();
         tokio::select! {
+            biased;
+            () = context.cancelled() => Err(gone()),
             waited = tokio::time::timeout(self.call_timeout, self.permits.acquire(context.caller)) => match waited {
                 Ok(permit) => Ok((permit, self.call_timeout.saturating_sub(started.elapsed()))),
                 Err(_elapsed) => Err(Error::Deadline {
@@ -457,9 +464,6 @@ impl Connector {
                     dixa_may_have_acted: false,
                 }),
             },
-            () = context.cancelled() => Err(Error::component(
-                "the caller went away before the call started; nothing was sent",
-            )),
         }
     }
 }
