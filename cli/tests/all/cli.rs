@@ -13,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 
 use dixa_simulator::{DEFAULT_API_KEY, Fault, Simulator};
 
-mod common;
+use crate::common;
 use serde_json::{Value, json};
 
 /// Runs `dixa` against `base_url` with `key` in the environment and `stdin` piped in.

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use dixa_simulator::client::{TEST_SERVICE_TOKEN, send_with_headers};
 use dixa_simulator::{DEFAULT_API_KEY, Simulator};
 
-mod common;
+use crate::common;
 use common::{Server, node_recipe, run};
 
 const CACHE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-cache");

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use dixa_simulator::{DEFAULT_API_KEY, Simulator};
 
-mod common;
+use crate::common;
 use common::{Server, tool, workspace};
 
 /// A `docker-registry` on 127.0.0.1, storing in `dir`, stopped when dropped.

@@ -15,7 +15,7 @@ use std::process::Command;
 use dixa_simulator::client::TEST_SERVICE_TOKEN;
 use dixa_simulator::{DEFAULT_API_KEY, Simulator};
 
-mod common;
+use crate::common;
 use common::{node_recipe, run, workspace};
 
 /// `component` written to `target/{path}`, where a host recipe expects it.

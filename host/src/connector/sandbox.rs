@@ -128,7 +128,7 @@ pub(super) fn add_least_wasi_to_linker(linker: &mut Linker<CallState>) -> wasmti
 /// The `wasi:http` version wasmtime-wasi-http links (guests importing an
 /// older 0.2 release are served by it too). Should an upgrade change it, the
 /// shadow below would name another instance and the leak would be back:
-/// `tests/tests/instances.rs` would see no instance reused.
+/// `tests/tests/all/instances.rs` would see no instance reused.
 const WASI_HTTP_OUTGOING_HANDLER: &str = "wasi:http/outgoing-handler@0.2.12";
 
 /// Links `wasi:http` as wasmtime-wasi-http serves it, with one fix to its

@@ -80,7 +80,7 @@ fn reference() -> String {
     let package = &resolve.packages[package];
     let mut md = format!(
         "# WIT reference: `{}`\n\nGenerated from [`wit/connector.wit`](../wit/connector.wit) by \
-         `tests/tests/wit_reference.rs`; do not edit by hand.\n\n{}\n",
+         `tests/tests/all/wit_reference.rs`; do not edit by hand.\n\n{}\n",
         package.name,
         block(&package.docs)
     );

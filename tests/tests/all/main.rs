@@ -1,0 +1,13 @@
+//! The end-to-end suites, one module each, in one test binary: each extra
+//! binary would link wasmtime again.
+
+mod artifacts;
+mod errors;
+mod instances;
+mod mcp_tools;
+mod operations;
+mod reliability;
+mod security;
+mod service;
+mod wit_deps;
+mod wit_reference;
