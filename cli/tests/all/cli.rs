@@ -1,11 +1,5 @@
 //! The `dixa` binary: input from argument, @file and stdin; JSON out; exit codes;
 //! and the key never in its output, even with --verbose.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;

@@ -1,4 +1,10 @@
 //! The `dixa` binary's suites, one module each, in one test binary.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod cli;
 mod common;

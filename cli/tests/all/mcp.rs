@@ -1,12 +1,6 @@
 //! `dixa mcp` driven by the official MCP TypeScript SDK
 //! (`hosts/node/mcp-client.mjs`), over stdio and over streamable HTTP, against
 //! the simulator: every tool, its schemas and annotations, and an error result.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::io::BufRead;
 use std::process::{Command, Stdio};

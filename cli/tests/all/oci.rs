@@ -2,12 +2,6 @@
 //! a real registry (Debian's `docker-registry`, the reference distribution
 //! server) on loopback; they are pulled back by digest, are byte for byte what
 //! was pushed, and run with `dixa --component`.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

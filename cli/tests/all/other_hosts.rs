@@ -3,12 +3,6 @@
 //! CLI (`wasmtime run --invoke`, `wasmtime serve`). Without a tool a test says
 //! why and is skipped, except under `CI=true`, where it fails: `.ci/test`
 //! installs every tool these tests need.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::process::Command;
 

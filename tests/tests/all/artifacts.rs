@@ -3,12 +3,6 @@
 //! guest-build` and committed) and its copy of `wit/`. Both must match the
 //! workspace's sources; when a test here fails, run `cargo run -p guest-build`
 //! and commit what it changed.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::path::{Path, PathBuf};
 

@@ -2,12 +2,6 @@
 //! not cover: mixed faults before a success, the call deadline, credentials, a
 //! server that is not there, DNS and TLS failures, and whether Dixa may have
 //! acted in each.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::time::Duration;
 

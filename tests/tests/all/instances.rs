@@ -2,7 +2,6 @@
 //! instance serves the next calls of its connector only after a clean
 //! success, and never after a trap, the deadline, the memory limit, an error
 //! or a resource left open; fresh instances share nothing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 

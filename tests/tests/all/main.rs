@@ -1,5 +1,11 @@
 //! The end-to-end suites, one module each, in one test binary: each extra
 //! binary would link wasmtime again.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod artifacts;
 mod errors;

@@ -1,12 +1,6 @@
 //! `dixa_host::mcp::DixaTools` without a client in between: the tools mirror
 //! the table of operations, outputs are redacted, failures are error results.
 //! (`cli/tests/all/mcp.rs` drives `dixa mcp` with the official SDK.)
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::sync::Arc;
 

@@ -1,10 +1,4 @@
 //! Each operation end to end: the exact request Dixa receives and the exact output.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use dixa_host::{
     ConversationInput, Direction, Message, MessageContent, MessageInput, NewNote, Note, NoteInput,

@@ -3,12 +3,6 @@
 //! case and renders what was tried, how often and with what outcome as its
 //! section of `docs/RELIABILITY.md`. A test whose section differs from the
 //! committed file rewrites that section and fails: commit the file then.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -2,12 +2,6 @@
 //! the host's and goes only to the connector's own Dixa routes, over https,
 //! never into text; a hostile component cannot take more than its share of
 //! the host; callers of `dixa serve` must authenticate.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::time::Duration;
 

@@ -1,12 +1,6 @@
 //! The HTTP front end to end: the `connector-service` and Spin builds of the
 //! component serve their routes through the host on loopback; what the caller
 //! gets back and what reaches Dixa.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::time::Duration;
 

@@ -2,12 +2,6 @@
 //! implement it ship: wasi:config from wasmtime-wasi-config (what the host links),
 //! the wasi 0.2.2 packages from waki (what the guest calls), and Spin's draft
 //! of wasi:config from spin-sdk.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::path::{Path, PathBuf};
 

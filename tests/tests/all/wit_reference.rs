@@ -1,12 +1,6 @@
 //! `docs/WIT.md` is generated from `wit/connector.wit`, so the reference cannot
 //! drift from the interface: this test regenerates it and fails when the
 //! committed file was out of date (commit the regenerated file then).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::fmt::Write as _;
 use std::path::Path;
