@@ -102,43 +102,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Add an internal note: {"conversationId","message","agentId"?,"createdAt"?}.
-    CreateInternalNote {
-        /// JSON, @FILE, or - for stdin (the default).
-        input: Option<String>,
-    },
-    /// Add a message: {"conversationId","content","direction":"inbound"|"outbound","agentId"?}.
-    AddMessage {
-        /// JSON, @FILE, or - for stdin (the default).
-        input: Option<String>,
-    },
-    /// Tag a conversation: {"conversationId","tagId"}.
-    TagConversation {
-        /// JSON, @FILE, or - for stdin (the default).
-        input: Option<String>,
-    },
-    /// Remove a tag from a conversation: {"conversationId","tagId"}.
-    UntagConversation {
-        /// JSON, @FILE, or - for stdin (the default).
-        input: Option<String>,
-    },
-    /// List the tags on a conversation: {"conversationId"}.
-    ListConversationTags {
-        /// JSON, @FILE, or - for stdin (the default).
-        input: Option<String>,
-    },
-    /// List the internal notes of a conversation, oldest first: {"conversationId"}.
-    ListInternalNotes {
-        /// JSON, @FILE, or - for stdin (the default).
-        input: Option<String>,
-    },
-    /// Add up to 100 internal notes in one request:
-    /// {"conversationId","notes":[{"message","agentId"?,"createdAt"?}]}. Exits 3
-    /// when any note failed (each note's outcome is in the output).
-    CreateInternalNotes {
-        /// JSON, @FILE, or - for stdin (the default).
-        input: Option<String>,
-    },
+    #[command(flatten)]
+    Operation(OperationCommand),
     /// Run many operations from JSON Lines: {"op": "add-message", "id"?: "...", ...input} per line.
     ///
     /// Prints one JSON result per line, in input order, then a summary on
@@ -177,6 +142,36 @@ enum Command {
         port: u16,
     },
 }
+
+/// One subcommand per operation, from the table of operations (named and
+/// described as in the WIT): a row without its subcommand fails to compile.
+macro_rules! operation_commands {
+    ($($snake:ident $row:ident $input:ty => $output:ty;)*) => {
+        pastey::paste! {
+            #[derive(Subcommand)]
+            enum OperationCommand {
+                $(
+                    #[command(name = ops::$row.name, about = ops::$row.description)]
+                    [<$snake:camel>] {
+                        /// The operation's camelCase JSON input, @FILE, or - for
+                        /// stdin (the default).
+                        input: Option<String>,
+                    },
+                )*
+            }
+
+            impl OperationCommand {
+                /// The operation and the input argument given.
+                fn operation_and_input(&self) -> (&'static Operation, Option<&str>) {
+                    match self {
+                        $(Self::[<$snake:camel>] { input } => (&ops::$row, input.as_deref()),)*
+                    }
+                }
+            }
+        }
+    };
+}
+dixa_contract::for_each_operation!(operation_commands);
 
 /// Options of `dixa batch`.
 #[derive(clap::Args)]
@@ -337,7 +332,8 @@ fn raise_open_files_limit() {
 fn raise_open_files_limit() {}
 
 async fn run(cli: Cli) -> u8 {
-    match &cli.command {
+    let result = match &cli.command {
+        Command::Operation(command) => return run_operation(&cli, command).await,
         Command::Demo => return demo().await,
         Command::Component { output, service } => {
             let component = if *service {
@@ -355,51 +351,25 @@ async fn run(cli: Cli) -> u8 {
             };
         }
         Command::Simulator { port } => return simulator(*port).await,
-        _ => {}
-    }
-    if let Command::Batch(args) = &cli.command {
-        return match run_batch(&cli, args).await {
-            Ok(code) => code,
-            Err(failure) => failure.report(),
-        };
-    }
-    if let Command::Serve(args) = &cli.command {
-        return match serve(&cli, args).await {
-            Ok(code) => code,
-            Err(failure) => failure.report(),
-        };
-    }
-    if let Command::Mcp(args) = &cli.command {
-        return match mcp(&cli, args).await {
-            Ok(code) => code,
-            Err(failure) => failure.report(),
-        };
-    }
-    let (operation, input) = match &cli.command {
-        Command::CreateInternalNote { input } => (&ops::CREATE_INTERNAL_NOTE, input),
-        Command::AddMessage { input } => (&ops::ADD_MESSAGE, input),
-        Command::TagConversation { input } => (&ops::TAG_CONVERSATION, input),
-        Command::UntagConversation { input } => (&ops::UNTAG_CONVERSATION, input),
-        Command::ListConversationTags { input } => (&ops::LIST_CONVERSATION_TAGS, input),
-        Command::ListInternalNotes { input } => (&ops::LIST_INTERNAL_NOTES, input),
-        Command::CreateInternalNotes { input } => (&ops::CREATE_INTERNAL_NOTES, input),
-        Command::Demo
-        | Command::Component { .. }
-        | Command::Simulator { .. }
-        | Command::Serve(_)
-        | Command::Mcp(_)
-        | Command::Batch(_) => {
-            return exit::FAILURE;
-        }
+        Command::Batch(args) => run_batch(&cli, args).await,
+        Command::Serve(args) => serve(&cli, args).await,
+        Command::Mcp(args) => mcp(&cli, args).await,
     };
-    let input = match read_input(input.as_deref()) {
+    result.unwrap_or_else(Failure::report)
+}
+
+/// One operation: its input from the argument, a file or stdin, its output
+/// on stdout, its error on stderr, the exit code.
+async fn run_operation(cli: &Cli, command: &OperationCommand) -> u8 {
+    let (operation, input) = command.operation_and_input();
+    let input = match read_input(input) {
         Ok(input) => input,
         Err(e) => {
             let error = ConnectorError::invalid("input", format!("{e:#}")).into();
             return report(&error, operation);
         }
     };
-    let connector = match connector(&cli, ComponentSource::Embedded) {
+    let connector = match connector(cli, ComponentSource::Embedded) {
         Ok(connector) => connector,
         Err(failure) => return failure.report(),
     };

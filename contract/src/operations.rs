@@ -163,16 +163,45 @@ pub const CREATE_INTERNAL_NOTES: Operation = Operation {
     max_response_bytes: LIST_RESPONSE_BYTES,
 };
 
-/// Every operation, in the order of the WIT.
-pub const OPERATIONS: &[Operation] = &[
-    CREATE_INTERNAL_NOTE,
-    ADD_MESSAGE,
-    TAG_CONVERSATION,
-    UNTAG_CONVERSATION,
-    LIST_CONVERSATION_TAGS,
-    LIST_INTERNAL_NOTES,
-    CREATE_INTERNAL_NOTES,
-];
+/// The table of operations with their types: calls `$callback!` with one
+/// entry per operation, in the order of the WIT,
+/// `snake_name ROW_CONSTANT InputType => OutputType;`.
+///
+/// Each layer that has per-operation code (the host's typed methods and JSON
+/// dispatch, the MCP tools) expands it with a macro of its own, so a layer
+/// that lacks an operation fails to compile instead of answering "unknown
+/// operation" at run time. wasmtime-environ's `foreach_builtin_function!` is
+/// the model: a macro rather than a trait with associated types, because
+/// the layers need names (methods, bindings) as much as types.
+#[macro_export]
+macro_rules! for_each_operation {
+    ($callback:ident) => {
+        $callback! {
+            create_internal_note CREATE_INTERNAL_NOTE
+                $crate::types::NoteInput => $crate::types::Note;
+            add_message ADD_MESSAGE
+                $crate::types::MessageInput => $crate::types::Message;
+            tag_conversation TAG_CONVERSATION
+                $crate::types::TagInput => $crate::types::TagResult;
+            untag_conversation UNTAG_CONVERSATION
+                $crate::types::TagInput => $crate::types::TagResult;
+            list_conversation_tags LIST_CONVERSATION_TAGS
+                $crate::types::ConversationInput => $crate::types::TagList;
+            list_internal_notes LIST_INTERNAL_NOTES
+                $crate::types::ConversationInput => $crate::types::NoteList;
+            create_internal_notes CREATE_INTERNAL_NOTES
+                $crate::types::NotesInput => $crate::types::NotesResult;
+        }
+    };
+}
+
+macro_rules! operations {
+    ($($snake:ident $row:ident $input:ty => $output:ty;)*) => {
+        /// Every operation, in the order of the WIT.
+        pub const OPERATIONS: &[Operation] = &[$($row),*];
+    };
+}
+for_each_operation!(operations);
 
 /// The operations' names, in the order of the WIT, for messages that list them.
 pub fn names() -> Vec<&'static str> {

@@ -17,10 +17,6 @@ use std::sync::Arc;
 
 use dixa_contract::Operation;
 use dixa_contract::operations as ops;
-use dixa_contract::types::{
-    ConversationInput, Message, MessageInput, Note, NoteInput, NoteList, NotesInput, NotesResult,
-    TagInput, TagList, TagResult,
-};
 use http_body_util::{BodyExt, Full};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
@@ -64,7 +60,7 @@ impl DixaTools {
     pub fn new(connector: Arc<Connector>) -> Self {
         DixaTools {
             connector,
-            tools: Arc::new(ops::OPERATIONS.iter().filter_map(tool).collect()),
+            tools: Arc::new(tools()),
             per_core: None,
             pending: Arc::new(Semaphore::new(DEFAULT_MAX_PENDING_CALLS)),
             max_pending: DEFAULT_MAX_PENDING_CALLS,
@@ -177,22 +173,15 @@ fn as_text(mut result: CallToolResult) -> CallToolResult {
     result
 }
 
-/// The input and output schemas of `operation`: its row names its types
-/// here. `None` for a row without types, which a test rules out.
-fn schemas(operation: &Operation) -> Option<(JsonObject, JsonObject)> {
-    fn of<I: schemars::JsonSchema, O: schemars::JsonSchema>() -> Option<(JsonObject, JsonObject)> {
-        Some((schema::<I>(), schema::<O>()))
+/// The tool of every operation, from the table of operations with its
+/// types: a row cannot be left without its tool.
+fn tools() -> Vec<Tool> {
+    macro_rules! tools {
+        ($($snake:ident $row:ident $input:ty => $output:ty;)*) => {
+            vec![$(tool(&ops::$row, schema::<$input>(), schema::<$output>()),)*]
+        };
     }
-    match operation.name {
-        name if name == ops::CREATE_INTERNAL_NOTE.name => of::<NoteInput, Note>(),
-        name if name == ops::ADD_MESSAGE.name => of::<MessageInput, Message>(),
-        name if name == ops::TAG_CONVERSATION.name => of::<TagInput, TagResult>(),
-        name if name == ops::UNTAG_CONVERSATION.name => of::<TagInput, TagResult>(),
-        name if name == ops::LIST_CONVERSATION_TAGS.name => of::<ConversationInput, TagList>(),
-        name if name == ops::LIST_INTERNAL_NOTES.name => of::<ConversationInput, NoteList>(),
-        name if name == ops::CREATE_INTERNAL_NOTES.name => of::<NotesInput, NotesResult>(),
-        _ => None,
-    }
+    dixa_contract::for_each_operation!(tools)
 }
 
 /// The JSON Schema of `T`, self-contained (no `$ref`s) and without `$schema`,
@@ -234,18 +223,16 @@ fn consts_to_enums(schema: &mut Value) {
     }
 }
 
-/// The tool of one operation.
-fn tool(operation: &Operation) -> Option<Tool> {
-    let (input, output) = schemas(operation)?;
+/// The tool of one operation, with its input and output schemas.
+fn tool(operation: &Operation, input: JsonObject, output: JsonObject) -> Tool {
     let annotations = ToolAnnotations::new()
         .read_only(operation.read_only)
         .destructive(operation.destructive)
         .idempotent(operation.idempotent)
         .open_world(true);
-    let tool = Tool::new(operation.name, operation.description, Arc::new(input))
+    Tool::new(operation.name, operation.description, Arc::new(input))
         .with_raw_output_schema(Arc::new(output))
-        .with_annotations(annotations);
-    Some(tool)
+        .with_annotations(annotations)
 }
 
 impl ServerHandler for DixaTools {

@@ -29,10 +29,6 @@ use crate::http_client::HttpClient;
 use crate::policy::OutboundPolicy;
 use crate::rate_limit::DixaRateLimiter;
 use crate::types::{ConnectorError, Error, input_from_value};
-use dixa_contract::types::{
-    ConversationInput, Message, MessageInput, Note, NoteInput, NoteList, NotesInput, NotesResult,
-    TagInput, TagList, TagResult,
-};
 
 pub use builder::{
     BuildError, ComponentSource, ConnectorBuilder, DIXA_BASE_URL, EMBEDDED_COMPONENT,
@@ -107,98 +103,6 @@ impl Connector {
             .await
     }
 
-    /// Adds an internal note to a conversation.
-    pub async fn create_internal_note(&self, input: NoteInput) -> Result<Note, Error> {
-        let input = wit::NoteInput::from(input);
-        self.call(&CallContext::default(), async |store, connector| {
-            connector
-                .dixa_connector_conversations()
-                .call_create_internal_note(store, &input)
-                .await
-        })
-        .await
-        .map(Note::from)
-    }
-
-    /// Adds an inbound or outbound message to a conversation.
-    pub async fn add_message(&self, input: MessageInput) -> Result<Message, Error> {
-        let input = wit::MessageInput::from(input);
-        self.call(&CallContext::default(), async |store, connector| {
-            connector
-                .dixa_connector_conversations()
-                .call_add_message(store, &input)
-                .await
-        })
-        .await
-        .map(Message::from)
-    }
-
-    /// Tags a conversation.
-    pub async fn tag_conversation(&self, input: TagInput) -> Result<TagResult, Error> {
-        let input = wit::TagInput::from(input);
-        self.call(&CallContext::default(), async |store, connector| {
-            connector
-                .dixa_connector_conversations()
-                .call_tag_conversation(store, &input)
-                .await
-        })
-        .await
-        .map(TagResult::from)
-    }
-
-    /// Removes a tag from a conversation.
-    pub async fn untag_conversation(&self, input: TagInput) -> Result<TagResult, Error> {
-        let input = wit::TagInput::from(input);
-        self.call(&CallContext::default(), async |store, connector| {
-            connector
-                .dixa_connector_conversations()
-                .call_untag_conversation(store, &input)
-                .await
-        })
-        .await
-        .map(TagResult::from)
-    }
-
-    /// Lists the tags on a conversation.
-    pub async fn list_conversation_tags(&self, input: ConversationInput) -> Result<TagList, Error> {
-        let input = wit::ConversationInput::from(input);
-        self.call(&CallContext::default(), async |store, connector| {
-            connector
-                .dixa_connector_conversations()
-                .call_list_conversation_tags(store, &input)
-                .await
-        })
-        .await
-        .map(TagList::from)
-    }
-
-    /// Lists the internal notes of a conversation, oldest first.
-    pub async fn list_internal_notes(&self, input: ConversationInput) -> Result<NoteList, Error> {
-        let input = wit::ConversationInput::from(input);
-        self.call(&CallContext::default(), async |store, connector| {
-            connector
-                .dixa_connector_conversations()
-                .call_list_internal_notes(store, &input)
-                .await
-        })
-        .await
-        .map(NoteList::from)
-    }
-
-    /// Adds up to 100 internal notes in one request; each note has its own
-    /// outcome ([`NotesResult::all_created`] says whether all were created).
-    pub async fn create_internal_notes(&self, input: NotesInput) -> Result<NotesResult, Error> {
-        let input = wit::NotesInput::from(input);
-        self.call(&CallContext::default(), async |store, connector| {
-            connector
-                .dixa_connector_conversations()
-                .call_create_internal_notes(store, &input)
-                .await
-        })
-        .await
-        .map(NotesResult::from)
-    }
-
     /// Runs the operation named `operation` (its WIT name, e.g.
     /// `add-message`) on its camelCase JSON input, and gives its JSON output:
     /// the one entry point for callers that pick the operation at run time
@@ -224,49 +128,29 @@ impl Connector {
                 dixa_may_have_acted: true,
             })
         }
-        macro_rules! run {
-            ($method:ident, $wit:ident, $output:ident) => {{
-                let input = wit::$wit::from(input_from_value::<$wit>(input)?);
-                let output = self
-                    .call(context, async |store, connector| {
-                        connector
-                            .dixa_connector_conversations()
-                            .$method(store, &input)
-                            .await
-                    })
-                    .await?;
-                json($output::from(output))
-            }};
+        macro_rules! dispatch {
+            ($($snake:ident $row:ident $input:ty => $output:ty;)*) => {
+                pastey::paste! {
+                    match operation {
+                        $(
+                            name if name == ops::$row.name => json(
+                                self.[<$snake _in>](context, input_from_value::<$input>(input)?)
+                                    .await?,
+                            ),
+                        )*
+                        other => Err(ConnectorError::invalid(
+                            "op",
+                            format!(
+                                "unknown operation {other:?}; expected one of {}",
+                                ops::names().join(", ")
+                            ),
+                        )
+                        .into()),
+                    }
+                }
+            };
         }
-        match operation {
-            name if name == ops::CREATE_INTERNAL_NOTE.name => {
-                run!(call_create_internal_note, NoteInput, Note)
-            }
-            name if name == ops::ADD_MESSAGE.name => run!(call_add_message, MessageInput, Message),
-            name if name == ops::TAG_CONVERSATION.name => {
-                run!(call_tag_conversation, TagInput, TagResult)
-            }
-            name if name == ops::UNTAG_CONVERSATION.name => {
-                run!(call_untag_conversation, TagInput, TagResult)
-            }
-            name if name == ops::LIST_CONVERSATION_TAGS.name => {
-                run!(call_list_conversation_tags, ConversationInput, TagList)
-            }
-            name if name == ops::LIST_INTERNAL_NOTES.name => {
-                run!(call_list_internal_notes, ConversationInput, NoteList)
-            }
-            name if name == ops::CREATE_INTERNAL_NOTES.name => {
-                run!(call_create_internal_notes, NotesInput, NotesResult)
-            }
-            other => Err(ConnectorError::invalid(
-                "op",
-                format!(
-                    "unknown operation {other:?}; expected one of {}",
-                    ops::names().join(", ")
-                ),
-            )
-            .into()),
-        }
+        dixa_contract::for_each_operation!(dispatch)
     }
 
     /// Answers an HTTP request with the component's `wasi:http/incoming-handler`
@@ -467,6 +351,44 @@ impl Connector {
         }
     }
 }
+
+/// One typed method per operation, from the table of operations: a row
+/// without its method fails to compile. `name` runs the operation for the
+/// embedder; `name_in` for a caller among others ([`CallContext`]).
+macro_rules! typed_operations {
+    ($($snake:ident $row:ident $input:ty => $output:ty;)*) => {
+        pastey::paste! {
+            impl Connector {
+                $(
+                    #[doc = concat!(
+                        "Runs `", stringify!($snake), "`: the operation [`ops::",
+                        stringify!($row), "`] describes."
+                    )]
+                    pub async fn $snake(&self, input: $input) -> Result<$output, Error> {
+                        self.[<$snake _in>](&CallContext::default(), input).await
+                    }
+
+                    async fn [<$snake _in>](
+                        &self,
+                        context: &CallContext,
+                        input: $input,
+                    ) -> Result<$output, Error> {
+                        let input = input.into();
+                        self.call(context, async |store, connector| {
+                            connector
+                                .dixa_connector_conversations()
+                                .[<call_ $snake>](store, &input)
+                                .await
+                        })
+                        .await
+                        .map(<$output>::from)
+                    }
+                )*
+            }
+        }
+    };
+}
+dixa_contract::for_each_operation!(typed_operations);
 
 /// `value` with `redact` applied to its JSON text, parsed back only when
 /// something was replaced (a redacted string stays valid JSON).
