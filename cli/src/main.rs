@@ -146,7 +146,7 @@ enum Command {
 /// One subcommand per operation, from the table of operations (named and
 /// described as in the WIT): a row without its subcommand fails to compile.
 macro_rules! operation_commands {
-    ($($snake:ident $row:ident $input:ty => $output:ty;)*) => {
+    ($($snake:ident $row:ident $input:ident => $output:ident;)*) => {
         pastey::paste! {
             #[derive(Subcommand)]
             enum OperationCommand {

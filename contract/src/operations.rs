@@ -165,7 +165,9 @@ pub const CREATE_INTERNAL_NOTES: Operation = Operation {
 
 /// The table of operations with their types: calls `$callback!` with one
 /// entry per operation, in the order of the WIT,
-/// `snake_name ROW_CONSTANT InputType => OutputType;`.
+/// `snake_name ROW_CONSTANT InputType => OutputType;`. The types are named
+/// as in `dixa_contract::types` and in the WIT bindings alike, so a layer
+/// can name either (`types::$input`, `wit::$input`).
 ///
 /// Each layer that has per-operation code (the host's typed methods and JSON
 /// dispatch, the MCP tools) expands it with a macro of its own, so a layer
@@ -178,25 +180,25 @@ macro_rules! for_each_operation {
     ($callback:ident) => {
         $callback! {
             create_internal_note CREATE_INTERNAL_NOTE
-                $crate::types::NoteInput => $crate::types::Note;
+                NoteInput => Note;
             add_message ADD_MESSAGE
-                $crate::types::MessageInput => $crate::types::Message;
+                MessageInput => Message;
             tag_conversation TAG_CONVERSATION
-                $crate::types::TagInput => $crate::types::TagResult;
+                TagInput => TagResult;
             untag_conversation UNTAG_CONVERSATION
-                $crate::types::TagInput => $crate::types::TagResult;
+                TagInput => TagResult;
             list_conversation_tags LIST_CONVERSATION_TAGS
-                $crate::types::ConversationInput => $crate::types::TagList;
+                ConversationInput => TagList;
             list_internal_notes LIST_INTERNAL_NOTES
-                $crate::types::ConversationInput => $crate::types::NoteList;
+                ConversationInput => NoteList;
             create_internal_notes CREATE_INTERNAL_NOTES
-                $crate::types::NotesInput => $crate::types::NotesResult;
+                NotesInput => NotesResult;
         }
     };
 }
 
 macro_rules! operations {
-    ($($snake:ident $row:ident $input:ty => $output:ty;)*) => {
+    ($($snake:ident $row:ident $input:ident => $output:ident;)*) => {
         /// Every operation, in the order of the WIT.
         pub const OPERATIONS: &[Operation] = &[$($row),*];
     };

@@ -9,7 +9,7 @@ use crate::response;
 use crate::retry;
 use dixa_contract::types::{
     ConversationInput, Message, MessageInput, Note, NoteInput, NoteList, NotesInput, NotesResult,
-    TagInput, TagList,
+    TagInput, TagList, TagResult,
 };
 
 /// Dixa's API origin, used when the `base-url` config key is unset.
@@ -164,16 +164,18 @@ impl<T: Transport> Client<T> {
         response::message(&body).map_err(|e| self.invalid_response(&request, e))
     }
 
-    /// `tag-conversation`: `Ok` once Dixa confirmed.
-    pub fn tag_conversation(&mut self, input: &TagInput) -> Result<(), Error> {
+    /// `tag-conversation`: a success once Dixa confirmed.
+    pub fn tag_conversation(&mut self, input: &TagInput) -> Result<TagResult, Error> {
         let request = request::tag_conversation(input)?;
-        self.execute(&request).map(drop)
+        self.execute(&request)?;
+        Ok(TagResult { success: true })
     }
 
-    /// `untag-conversation`: `Ok` once Dixa confirmed.
-    pub fn untag_conversation(&mut self, input: &TagInput) -> Result<(), Error> {
+    /// `untag-conversation`: a success once Dixa confirmed.
+    pub fn untag_conversation(&mut self, input: &TagInput) -> Result<TagResult, Error> {
         let request = request::untag_conversation(input)?;
-        self.execute(&request).map(drop)
+        self.execute(&request)?;
+        Ok(TagResult { success: true })
     }
 
     /// `list-conversation-tags`.
@@ -500,7 +502,10 @@ mod tests {
             ],
             Some("k"),
         );
-        assert_eq!(client.tag_conversation(&tag()), Ok(()));
+        assert_eq!(
+            client.tag_conversation(&tag()),
+            Ok(TagResult { success: true })
+        );
         assert_eq!(client.transport.sent.len(), 3);
         assert_eq!(
             client.transport.slept,

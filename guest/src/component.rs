@@ -38,37 +38,18 @@ use wasi::config0_2_0_rc_1::store;
 
 struct Component;
 
-impl Guest for Component {
-    fn create_internal_note(input: wit::NoteInput) -> Result<wit::Note, wit::Error> {
-        Ok(client()?.create_internal_note(&input.into())?.into())
-    }
-
-    fn add_message(input: wit::MessageInput) -> Result<wit::Message, wit::Error> {
-        Ok(client()?.add_message(&input.into())?.into())
-    }
-
-    fn tag_conversation(input: wit::TagInput) -> Result<wit::TagResult, wit::Error> {
-        client()?.tag_conversation(&input.into())?;
-        Ok(wit::TagResult { success: true })
-    }
-
-    fn untag_conversation(input: wit::TagInput) -> Result<wit::TagResult, wit::Error> {
-        client()?.untag_conversation(&input.into())?;
-        Ok(wit::TagResult { success: true })
-    }
-
-    fn list_conversation_tags(input: wit::ConversationInput) -> Result<wit::TagList, wit::Error> {
-        Ok(client()?.list_conversation_tags(&input.into())?.into())
-    }
-
-    fn list_internal_notes(input: wit::ConversationInput) -> Result<wit::NoteList, wit::Error> {
-        Ok(client()?.list_internal_notes(&input.into())?.into())
-    }
-
-    fn create_internal_notes(input: wit::NotesInput) -> Result<wit::NotesResult, wit::Error> {
-        Ok(client()?.create_internal_notes(&input.into())?.into())
-    }
+/// The exports, one per row of the table of operations: each converts its
+/// input, runs it on the client and converts the output back.
+macro_rules! exports {
+    ($($snake:ident $row:ident $input:ident => $output:ident;)*) => {
+        impl Guest for Component {
+            $(fn $snake(input: wit::$input) -> Result<wit::$output, wit::Error> {
+                Ok(client()?.$snake(&input.into())?.into())
+            })*
+        }
+    };
 }
+dixa_contract::for_each_operation!(exports);
 
 /// A client configured from `wasi:config/store`. The settings are read on the
 /// instance's first call and kept: a host's config does not change during an

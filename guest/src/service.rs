@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::client::{Client, Transport};
 use crate::error::Error;
 use dixa_contract::types::{
-    ConversationInput, Direction, MessageInput, NewNote, NoteInput, NotesInput, TagInput, TagResult,
+    ConversationInput, Direction, MessageInput, NewNote, NoteInput, NotesInput, TagInput,
 };
 
 /// Largest request body read. Texts are capped at 64 KiB of UTF-8, which JSON
@@ -68,17 +68,32 @@ impl Reply {
     }
 }
 
-/// A routed request with its parsed input.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Operation {
-    CreateInternalNote(NoteInput),
-    AddMessage(MessageInput),
-    TagConversation(TagInput),
-    UntagConversation(TagInput),
-    ListConversationTags(ConversationInput),
-    ListInternalNotes(ConversationInput),
-    CreateInternalNotes(NotesInput),
+/// The routed requests and how each runs, from the table of operations.
+macro_rules! operations {
+    ($($snake:ident $row:ident $input:ident => $output:ident;)*) => {
+        pastey::paste! {
+            /// A routed request with its parsed input.
+            #[derive(Debug, Clone, PartialEq, Eq)]
+            pub enum Operation {
+                $([<$snake:camel>]($input),)*
+            }
+
+            impl Operation {
+                /// Runs the request on `client`: its output as the 200 reply.
+                /// (A bulk call Dixa answered succeeds, whatever became of
+                /// each note.)
+                fn run<T: Transport>(&self, client: &mut Client<T>) -> Result<Reply, Error> {
+                    match self {
+                        $(Operation::[<$snake:camel>](input) => {
+                            client.$snake(input).map(|output| Reply::ok(&output))
+                        })*
+                    }
+                }
+            }
+        }
+    };
 }
+dixa_contract::for_each_operation!(operations);
 
 /// Answers one request: route and parse it, then run it on the client that
 /// `client` makes (only once the request is known to be well-formed).
@@ -96,31 +111,9 @@ pub fn handle<T: Transport>(
         Ok(client) => client,
         Err(error) => return error_reply(&error),
     };
-    let outcome = match operation {
-        Operation::CreateInternalNote(input) => client
-            .create_internal_note(&input)
-            .map(|note| Reply::ok(&note)),
-        Operation::AddMessage(input) => client
-            .add_message(&input)
-            .map(|message| Reply::ok(&message)),
-        Operation::TagConversation(input) => client
-            .tag_conversation(&input)
-            .map(|()| Reply::ok(&TagResult { success: true })),
-        Operation::UntagConversation(input) => client
-            .untag_conversation(&input)
-            .map(|()| Reply::ok(&TagResult { success: true })),
-        Operation::ListConversationTags(input) => client
-            .list_conversation_tags(&input)
-            .map(|tags| Reply::ok(&tags)),
-        Operation::ListInternalNotes(input) => client
-            .list_internal_notes(&input)
-            .map(|notes| Reply::ok(&notes)),
-        // Dixa answered: a success of the call, whatever became of each note.
-        Operation::CreateInternalNotes(input) => client
-            .create_internal_notes(&input)
-            .map(|results| Reply::ok(&results)),
-    };
-    let mut reply = outcome.unwrap_or_else(|error| error_reply(&error));
+    let mut reply = operation
+        .run(&mut client)
+        .unwrap_or_else(|error| error_reply(&error));
     // Dixa's answer could quote the key back (an echoing proxy); never pass it on.
     reply.body = client.redact(reply.body);
     reply

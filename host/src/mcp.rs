@@ -177,8 +177,12 @@ fn as_text(mut result: CallToolResult) -> CallToolResult {
 /// types: a row cannot be left without its tool.
 fn tools() -> Vec<Tool> {
     macro_rules! tools {
-        ($($snake:ident $row:ident $input:ty => $output:ty;)*) => {
-            vec![$(tool(&ops::$row, schema::<$input>(), schema::<$output>()),)*]
+        ($($snake:ident $row:ident $input:ident => $output:ident;)*) => {
+            vec![$(tool(
+                &ops::$row,
+                schema::<dixa_contract::types::$input>(),
+                schema::<dixa_contract::types::$output>(),
+            ),)*]
         };
     }
     dixa_contract::for_each_operation!(tools)

@@ -129,12 +129,12 @@ impl Connector {
             })
         }
         macro_rules! dispatch {
-            ($($snake:ident $row:ident $input:ty => $output:ty;)*) => {
+            ($($snake:ident $row:ident $input:ident => $output:ident;)*) => {
                 pastey::paste! {
                     match operation {
                         $(
                             name if name == ops::$row.name => json(
-                                self.[<$snake _in>](context, input_from_value::<$input>(input)?)
+                                self.[<$snake _in>](context, input_from_value::<dixa_contract::types::$input>(input)?)
                                     .await?,
                             ),
                         )*
@@ -356,7 +356,7 @@ impl Connector {
 /// without its method fails to compile. `name` runs the operation for the
 /// embedder; `name_in` for a caller among others ([`CallContext`]).
 macro_rules! typed_operations {
-    ($($snake:ident $row:ident $input:ty => $output:ty;)*) => {
+    ($($snake:ident $row:ident $input:ident => $output:ident;)*) => {
         pastey::paste! {
             impl Connector {
                 $(
@@ -364,15 +364,18 @@ macro_rules! typed_operations {
                         "Runs `", stringify!($snake), "`: the operation [`ops::",
                         stringify!($row), "`] describes."
                     )]
-                    pub async fn $snake(&self, input: $input) -> Result<$output, Error> {
+                    pub async fn $snake(
+                        &self,
+                        input: dixa_contract::types::$input,
+                    ) -> Result<dixa_contract::types::$output, Error> {
                         self.[<$snake _in>](&CallContext::default(), input).await
                     }
 
                     async fn [<$snake _in>](
                         &self,
                         context: &CallContext,
-                        input: $input,
-                    ) -> Result<$output, Error> {
+                        input: dixa_contract::types::$input,
+                    ) -> Result<dixa_contract::types::$output, Error> {
                         let input = input.into();
                         self.call(context, async |store, connector| {
                             connector
@@ -381,7 +384,7 @@ macro_rules! typed_operations {
                                 .await
                         })
                         .await
-                        .map(<$output>::from)
+                        .map(dixa_contract::types::$output::from)
                     }
                 )*
             }
