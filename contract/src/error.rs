@@ -32,20 +32,25 @@ pub enum Error {
     },
     /// Any other error status.
     Api {
+        /// Dixa's HTTP status.
         status: u16,
+        /// Dixa's message, or the start of its body.
         message: String,
         /// A 5xx to a request that changes something: Dixa may have acted.
         dixa_may_have_acted: bool,
     },
     /// The request got no usable answer.
     Transport {
+        /// What went wrong.
         kind: TransportKind,
+        /// The host's or the network's description.
         message: String,
         /// The request went out and changes something.
         dixa_may_have_acted: bool,
     },
     /// A success status with a body that does not match Dixa's API.
     InvalidResponse {
+        /// What did not match.
         message: String,
         /// Dixa answered success to a request that changes something.
         dixa_may_have_acted: bool,

@@ -8,6 +8,8 @@
 //!
 //! Plain Rust with no I/O, small enough for the guest component.
 
+#![deny(missing_docs)]
+
 pub mod auth;
 pub mod error;
 pub mod front;

@@ -30,7 +30,7 @@ pub struct NoteInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<String>,
     /// When the note was written: RFC 3339 with an offset, e.g.
-    /// "2021-12-01T12:46:36.581Z", or Dixa's "2021-12-01T12:46:36.581Z[GMT]";
+    /// `2021-12-01T12:46:36.581Z`, or Dixa's `2021-12-01T12:46:36.581Z[GMT]`;
     /// sent to Dixa as given, the current time when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -176,7 +176,7 @@ pub struct NewNote {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<String>,
     /// When the note was written, as for `create-internal-note` (RFC 3339
-    /// with an offset, or Dixa's form ending in "[GMT]").
+    /// with an offset, or Dixa's form ending in `[GMT]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
 }

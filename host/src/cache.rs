@@ -56,7 +56,7 @@ pub enum LoadedFrom {
 /// (it is created 0700), entries are this user's regular files (written 0600
 /// under an unpredictable name, then renamed into place), and symlinks are
 /// never followed.
-pub fn load(
+pub(crate) fn load(
     engine: &Engine,
     wasm: &[u8],
     dir: Option<&Path>,

@@ -21,23 +21,27 @@
 //! The host compiles the component once ([`ConnectorBuilder::build`]) and runs
 //! each call in an instance with a memory limit and a deadline: a warm one
 //! reused from an earlier successful call of the same connector, or a fresh
-//! one ([`InstanceReuse`]). The
-//! [`policy`] module decides what the component may reach and adds the API key.
+//! one ([`InstanceReuse`]). An outbound policy inside the host decides what
+//! the component may reach and adds the [`ApiKey`] only to the operations'
+//! requests; its settings are the builder's ([`CallLimits`], [`Timeouts`],
+//! `allow_host`, `insecure_http`).
+
+#![deny(missing_docs)]
 
 pub mod batch;
 mod bindings;
 pub mod cache;
 mod connector;
 mod draft_config;
+mod error;
 mod fair;
 mod http_client;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod per_core;
-pub mod policy;
+mod policy;
 pub mod rate_limit;
 pub mod serve;
-mod types;
 
 pub use connector::{
     BuildError, ComponentSource, Connector, ConnectorBuilder, DIXA_BASE_URL, EMBEDDED_COMPONENT,
@@ -47,7 +51,7 @@ pub use dixa_contract::types::{
     ConversationInput, Direction, Message, MessageContent, MessageInput, NewNote, Note, NoteInput,
     NoteList, NoteOutcome, NotesInput, NotesResult, Tag, TagInput, TagList, TagResult, TagState,
 };
+pub use error::{ConnectorError, Error, ErrorBody, TransportKind, input_from_value, parse_input};
 pub use fair::CallContext;
-pub use policy::{ApiKey, CallLimits, InvalidKey, Timeouts};
+pub use policy::{ApiKey, CallLimits, InvalidKey, MAX_KEY_BYTES, Timeouts};
 pub use rate_limit::RateLimit;
-pub use types::{ConnectorError, Error, ErrorBody, TransportKind, input_from_value, parse_input};

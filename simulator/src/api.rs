@@ -11,8 +11,11 @@ use crate::RecordedRequest;
 /// An HTTP answer: status, extra headers, body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
+    /// The status.
     pub status: u16,
+    /// Headers besides `content-length`.
     pub headers: Vec<(String, String)>,
+    /// The body.
     pub body: Vec<u8>,
 }
 
@@ -57,6 +60,7 @@ pub struct Store {
 
 /// What a handler needs besides the request.
 pub struct Context<'a> {
+    /// The key requests must carry.
     pub api_key: &'a str,
     /// A fresh number for the ids of created entities.
     pub sequence: u64,

@@ -11,9 +11,11 @@ use tokio::net::TcpStream;
 /// A response, read whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
+    /// The status.
     pub status: u16,
     /// Lower-case names, in the order received.
     pub headers: Vec<(String, String)>,
+    /// The body, as text (invalid UTF-8 replaced).
     pub body: String,
 }
 

@@ -5,6 +5,8 @@
 //! request it receives, and can be told to misbehave for the next requests
 //! ([`Fault`]). It stops when dropped.
 
+#![deny(missing_docs)]
+
 pub mod api;
 pub mod client;
 pub mod examples;
@@ -63,8 +65,11 @@ impl RecordedRequest {
 pub enum Fault {
     /// Answer with this status and Dixa-style `{"message"}` body, plus a `Retry-After` if given.
     Status {
+        /// The status.
         status: u16,
+        /// The `message` of the body.
         message: String,
+        /// The `Retry-After` value, if any.
         retry_after: Option<String>,
     },
     /// Answer 200 with this body verbatim (e.g. malformed JSON).

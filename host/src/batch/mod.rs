@@ -164,9 +164,13 @@ pub struct LineResult {
 pub struct Summary {
     /// Non-blank input lines.
     pub lines: u64,
+    /// Lines whose operation succeeded in this run.
     pub succeeded: u64,
+    /// Lines an earlier run did (or the user marked done): not sent again.
     pub skipped: u64,
+    /// Lines that failed, and may be run again.
     pub failed: u64,
+    /// Lines whose outcome is unknown: a `POST` Dixa may have carried out.
     pub outcome_unknown: u64,
 }
 

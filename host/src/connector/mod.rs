@@ -24,11 +24,11 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::bindings::{self, dixa::connector::types as wit};
+use crate::error::{ConnectorError, Error, input_from_value};
 use crate::fair::{CallContext, FairPermit, FairSemaphore};
 use crate::http_client::HttpClient;
 use crate::policy::OutboundPolicy;
 use crate::rate_limit::DixaRateLimiter;
-use crate::types::{ConnectorError, Error, input_from_value};
 
 pub use builder::{
     BuildError, ComponentSource, ConnectorBuilder, DIXA_BASE_URL, EMBEDDED_COMPONENT,
@@ -256,7 +256,7 @@ impl Connector {
         redact_json(value, |text| self.redact(text))
     }
 
-    /// `text` with the API key redacted (see [`ApiKey::redact`]).
+    /// `text` with the API key redacted (see [`crate::ApiKey::redact`]).
     pub fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
         self.policy.redact(text)
     }

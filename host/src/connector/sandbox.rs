@@ -18,9 +18,9 @@ use wasmtime_wasi_http::p2::types::HostOutgoingRequest;
 use wasmtime_wasi_http::{RequestOptions, WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::dixa::connector::types as wit;
+use crate::error::Error;
 use crate::fair::CallContext;
 use crate::policy::{ApiKey, DixaGate, PolicyHooks};
-use crate::types::Error;
 
 use super::Connector;
 use super::builder::{BuildError, wasmtime_error};
