@@ -5,7 +5,7 @@
 //! against a native Rust client doing the same requests. Measured: latency
 //! and client CPU per call at concurrency 1 on one thread, throughput as the
 //! median of several runs, host calls per request, setup costs, the guest's
-//! size and opt-level, memory per in-flight call. Writes BENCHMARKS.md (and
+//! size and opt-level, memory per in-flight call. Writes bench/BENCHMARKS.md (and
 //! bench.json) with the ratios. `--quick` runs a fifth of the calls (for
 //! trying changes, not for the record); `--profile` only loops
 //! `tag-conversation` calls for `perf record`; `--compare-opt-level LEVEL`
@@ -247,7 +247,7 @@ fn main() -> Result<()> {
         .iter()
         .skip_while(|a| *a != "--out")
         .nth(1)
-        .map_or_else(|| workspace().join("BENCHMARKS.md"), PathBuf::from);
+        .map_or_else(|| workspace().join("bench/BENCHMARKS.md"), PathBuf::from);
     let calls = if args.iter().any(|a| a == "--quick") {
         QUICK
     } else {
