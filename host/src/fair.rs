@@ -114,7 +114,11 @@ impl FairSemaphore {
 
     /// A permit at once, when one is free and nobody waits for it.
     pub(crate) fn try_acquire(self: &Arc<Self>) -> Option<FairPermit> {
-        let mut state = self.state();
+        self.take_free(&mut self.state())
+    }
+
+    /// A free permit from `state`, unless it has none or others wait in line.
+    fn take_free(self: &Arc<Self>, state: &mut State) -> Option<FairPermit> {
         if state.available == 0 || !state.lines.is_empty() {
             return None;
         }
@@ -133,11 +137,8 @@ impl FairSemaphore {
             // One lock for the free permit and the line: a permit released
             // in between would otherwise wake nobody.
             let mut state = self.state();
-            if state.available > 0 && state.lines.is_empty() {
-                state.available -= 1;
-                return FairPermit {
-                    semaphore: Arc::clone(self),
-                };
+            if let Some(permit) = self.take_free(&mut state) {
+                return permit;
             }
             let ticket = state.next_ticket;
             state.next_ticket += 1;

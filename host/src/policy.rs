@@ -271,6 +271,22 @@ impl OutboundPolicy {
         }
     }
 
+    /// [`redact`](Self::redact) for bytes that need not be UTF-8.
+    pub(crate) fn redact_bytes<'b>(&self, bytes: &'b [u8]) -> std::borrow::Cow<'b, [u8]> {
+        match &self.api_key {
+            Some(key) => key.redact_bytes(bytes),
+            None => std::borrow::Cow::Borrowed(bytes),
+        }
+    }
+
+    /// `error` with the key, if any, redacted from every text it carries.
+    pub(crate) fn redact_error(&self, error: crate::Error) -> crate::Error {
+        match &self.api_key {
+            Some(key) => error.redacted(key),
+            None => error,
+        }
+    }
+
     /// Judges a request of `method` to `uri`.
     pub fn judge(&self, method: &http::Method, uri: &http::Uri) -> Verdict {
         match Origin::of(uri) {

@@ -82,7 +82,7 @@ impl DixaRateLimiter {
     /// cell of the quota, in the caller's turn when others wait too.
     pub(crate) async fn ready(&self, caller: Caller) {
         if let Some(_turn) = self.turns.try_acquire()
-            && !self.is_paused()
+            && self.pause().is_none()
             && self.limiter.check().is_ok()
         {
             return;
@@ -92,24 +92,19 @@ impl DixaRateLimiter {
         self.limiter.until_ready().await;
     }
 
-    fn is_paused(&self) -> bool {
-        self.paused_until
+    /// When the 429 pause in force ends; `None` when none holds.
+    fn pause(&self) -> Option<Instant> {
+        let until = (*self
+            .paused_until
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some_and(|until| until > Instant::now())
+            .unwrap_or_else(PoisonError::into_inner))?;
+        (until > Instant::now()).then_some(until)
     }
 
     /// Waits until no 429 pause holds (a later 429 may extend it meanwhile).
     pub(crate) async fn resumed(&self) {
-        loop {
-            let pause = *self
-                .paused_until
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            match pause {
-                Some(until) if until > Instant::now() => tokio::time::sleep_until(until).await,
-                _ => break,
-            }
+        while let Some(until) = self.pause() {
+            tokio::time::sleep_until(until).await;
         }
     }
 

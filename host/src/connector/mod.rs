@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use dixa_contract::operations as ops;
 use serde_json::Value;
-
 use wasmtime::Store;
 use wasmtime_wasi_config::WasiConfigVariables;
 use wasmtime_wasi_http::WasiHttpView;
@@ -221,14 +220,10 @@ impl Connector {
         // The component ran: whether Dixa may have acted is the gate's to say.
         // Its error code is its own text: it could hold the key.
         let failed = |message: String| {
-            let error = Error::Component {
+            self.policy.redact_error(Error::Component {
                 message,
                 dixa_may_have_acted: gate.close().any,
-            };
-            match &self.policy.api_key {
-                Some(key) => error.redacted(key),
-                None => error,
-            }
+            })
         };
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
@@ -263,10 +258,7 @@ impl Connector {
 
     /// [`redact`](Self::redact) for bytes that need not be UTF-8.
     pub(crate) fn redact_bytes<'b>(&self, bytes: &'b [u8]) -> std::borrow::Cow<'b, [u8]> {
-        match &self.policy.api_key {
-            Some(key) => key.redact_bytes(bytes),
-            None => std::borrow::Cow::Borrowed(bytes),
-        }
+        self.policy.redact_bytes(bytes)
     }
 
     /// Whether the component serves HTTP ([`handle_http`](Self::handle_http)).

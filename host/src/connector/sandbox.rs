@@ -20,7 +20,7 @@ use wasmtime_wasi_http::{RequestOptions, WasiHttpCtx, WasiHttpCtxView, WasiHttpV
 use crate::bindings::dixa::connector::types as wit;
 use crate::error::Error;
 use crate::fair::CallContext;
-use crate::policy::{ApiKey, DixaGate, PolicyHooks};
+use crate::policy::{DixaGate, OutboundPolicy, PolicyHooks};
 
 use super::Connector;
 use super::builder::{BuildError, wasmtime_error};
@@ -247,7 +247,7 @@ impl Connector {
             gate,
             call_timeout: self.call_timeout,
             memory_limit: self.memory_limit,
-            api_key: self.policy.api_key.clone(),
+            policy: Arc::clone(&self.policy),
         }
     }
 
@@ -296,8 +296,9 @@ pub(super) struct Sandbox {
     pub(super) gate: Arc<DixaGate>,
     call_timeout: Duration,
     memory_limit: usize,
-    /// Redacted from every error, whatever the component or Dixa put in it.
-    api_key: Option<ApiKey>,
+    /// Its key is redacted from every error, whatever the component or Dixa
+    /// put in it.
+    policy: Arc<OutboundPolicy>,
 }
 
 impl Sandbox {
@@ -330,10 +331,7 @@ impl Sandbox {
             Ok(Ok(Ok(output))) => return Ok(output),
             Ok(Ok(Err(error))) => Error::from_component(error.into(), writes.unrepeatable),
         };
-        Err(match &self.api_key {
-            Some(key) => error.redacted(key),
-            None => error,
-        })
+        Err(self.policy.redact_error(error))
     }
 }
 
