@@ -38,13 +38,15 @@ pub fn origin_host(origin: &[u8]) -> Option<String> {
     well_formed.then(|| host.to_ascii_lowercase())
 }
 
-/// Whether a request with `Origin` value `origin` may pass: one without the
-/// header (not from a browser, or same-origin navigation) always does; one
-/// with it only when its host is one `serves` accepts.
-pub fn origin_allowed(origin: Option<&[u8]>, serves: impl Fn(&str) -> bool) -> bool {
-    match origin {
-        None => true,
-        Some(origin) => origin_host(origin).is_some_and(|host| serves(&host)),
+/// Whether a request with the `Origin` header values `origins` may pass: one
+/// without the header (not from a browser, or same-origin navigation) always
+/// does; one with it only when its host is one `serves` accepts; one with
+/// several never.
+pub fn origin_allowed(origins: &[&[u8]], serves: impl Fn(&str) -> bool) -> bool {
+    match origins {
+        [] => true,
+        [origin] => origin_host(origin).is_some_and(|host| serves(&host)),
+        _ => false,
     }
 }
 
@@ -82,14 +84,14 @@ mod tests {
     fn an_origin_passes_only_when_it_names_a_served_host() {
         let serves =
             |host: &str| ["localhost", "127.0.0.1", "[::1]", "dixa.example"].contains(&host);
-        assert!(origin_allowed(None, serves));
+        assert!(origin_allowed(&[], serves));
         for good in [
             &b"http://localhost:8081"[..],
             b"https://DIXA.example",
             b"http://127.0.0.1",
             b"http://[::1]:9",
         ] {
-            assert!(origin_allowed(Some(good), serves), "{good:?}");
+            assert!(origin_allowed(&[good], serves), "{good:?}");
         }
         for bad in [
             &b"null"[..],
@@ -102,8 +104,10 @@ mod tests {
             b"\xff",
             b"",
         ] {
-            assert!(!origin_allowed(Some(bad), serves), "{bad:?}");
+            assert!(!origin_allowed(&[bad], serves), "{bad:?}");
         }
+        let same = &b"http://localhost"[..];
+        assert!(!origin_allowed(&[same, same], serves), "several Origins");
     }
 
     #[test]

@@ -383,13 +383,13 @@ impl Guard {
                 message: "the Host header does not name this server (add it with --public-host)",
             });
         }
-        let origin = match headers.get_all(header::ORIGIN).iter().collect::<Vec<_>>()[..] {
-            [] => Ok(None),
-            [one] => Ok(Some(one.as_bytes())),
-            _ => Err(()),
-        };
+        let origins: Vec<&[u8]> = headers
+            .get_all(header::ORIGIN)
+            .iter()
+            .map(|origin| origin.as_bytes())
+            .collect();
         let serves = |host: &str| self.hosts.iter().any(|h| h == host);
-        if !origin.is_ok_and(|origin| dixa_contract::front::origin_allowed(origin, serves)) {
+        if !dixa_contract::front::origin_allowed(&origins, serves) {
             return Err(Refusal {
                 status: StatusCode::FORBIDDEN,
                 kind: "forbidden-origin",
