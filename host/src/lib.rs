@@ -34,6 +34,7 @@ pub mod cache;
 mod connector;
 mod draft_config;
 mod error;
+pub mod exit_code;
 mod fair;
 mod http_client;
 #[cfg(feature = "mcp")]

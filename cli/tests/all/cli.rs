@@ -1081,9 +1081,8 @@ async fn serve_raises_its_open_files_limit_and_caps_connections_below_it() {
     assert_eq!(served.status, 200, "{served:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn output_to_a_closed_pipe_ends_quietly_with_the_sigpipe_status() {
-    let simulator = Simulator::start().await.unwrap();
+/// The write end of a pipe whose reader is already gone, as with `| head -c 0`.
+fn closed_pipe() -> Stdio {
     let mut fds = [0; 2];
     // SAFETY: `fds` has room for the two descriptors pipe writes.
     assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
@@ -1095,28 +1094,47 @@ async fn output_to_a_closed_pipe_ends_quietly_with_the_sigpipe_status() {
             std::os::fd::OwnedFd::from_raw_fd(fds[1]),
         )
     };
-    // The reader is gone before dixa writes a byte, as with `| head -c 0`.
     drop(reader);
-    let output = Command::new(env!("CARGO_BIN_EXE_dixa"))
-        .args([
-            "--base-url",
-            &simulator.base_url(),
-            "list-internal-notes",
-            r#"{"conversationId":"9456"}"#,
-        ])
-        .env("DIXA_API_KEY", DEFAULT_API_KEY)
-        .stdout(Stdio::from(writer))
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(141), "{output:?}");
-    // The base URL note only: no panic, no error.
-    assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
-        format!(
-            "note: sending the API key to {} instead of Dixa's https://dev.dixa.io\n",
-            simulator.base_url()
-        )
-    );
-    assert_eq!(simulator.requests().len(), 1);
+    Stdio::from(writer)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn output_to_a_closed_pipe_ends_quietly_with_the_sigpipe_status() {
+    let simulator = Simulator::start().await.unwrap();
+    let url = simulator.base_url();
+    let (dir, input) = batch_input(&[note_line(1, "sent before the output failed")]);
+    let note =
+        format!("note: sending the API key to {url} instead of Dixa's https://dev.dixa.io\n");
+    // Every command that writes to stdout; demo runs its own simulator.
+    let commands: [(&[&str], &str); 3] = [
+        (
+            &[
+                "--base-url",
+                &url,
+                "list-internal-notes",
+                r#"{"conversationId":"9456"}"#,
+            ],
+            &note,
+        ),
+        (&["--base-url", &url, "batch", &input], &note),
+        (&["demo"], ""),
+    ];
+    for (args, stderr) in commands {
+        // The reader is gone before dixa writes a byte.
+        let output = Command::new(env!("CARGO_BIN_EXE_dixa"))
+            .args(args)
+            .env("DIXA_API_KEY", DEFAULT_API_KEY)
+            .env_remove("DIXA_BASE_URL")
+            .stdout(closed_pipe())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(141), "{args:?}: {output:?}");
+        // The base URL note at most: no panic, no error, no batch summary.
+        assert_eq!(String::from_utf8_lossy(&output.stderr), stderr, "{args:?}");
+    }
+    assert_eq!(simulator.requests().len(), 2);
+    // The batch line that went out has its outcome in the report.
+    let report = std::fs::read_to_string(dir.path().join("ops.jsonl.report.jsonl")).unwrap();
+    assert!(report.contains(r#""record":"succeeded""#), "{report}");
 }

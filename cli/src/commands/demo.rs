@@ -2,10 +2,48 @@
 //! run through the real component against the in-process simulator.
 
 use dixa_contract::operations as ops;
+use dixa_host::exit_code;
 use dixa_host::{ApiKey, BuildError, Connector};
 use dixa_simulator::examples::{CONVERSATION_ID, message_example, note_example, tag_example};
 use dixa_simulator::{RecordedRequest, Simulator};
 use serde_json::{Value, json};
+
+use crate::failure::Failure;
+use crate::output::print_line;
+
+/// `dixa demo`: each step's input, the requests that reached the simulator
+/// and the output, on stdout; exit 1 if a step failed.
+pub async fn run() -> Result<u8, Failure> {
+    let steps = steps()
+        .await
+        .map_err(|e| Failure::new(exit_code::FAILURE, "setup", e.to_string()))?;
+    let mut code = exit_code::OK;
+    for step in steps {
+        let mut lines = vec![format!("== {} {}", step.operation, step.input)];
+        for request in &step.requests {
+            lines.push(format!(
+                "-> {} {} {}",
+                request.method,
+                request.path,
+                String::from_utf8_lossy(&request.body)
+            ));
+        }
+        // A blank line after each step.
+        lines.push(match step.result {
+            Ok(output) => format!("<- {output}\n"),
+            Err(error) => {
+                code = exit_code::FAILURE;
+                format!("<- error: {error}\n")
+            }
+        });
+        for line in lines {
+            if let Err(stopped) = print_line(&line) {
+                return Ok(stopped);
+            }
+        }
+    }
+    Ok(code)
+}
 
 /// One operation of the demo.
 #[derive(Debug)]
@@ -33,7 +71,7 @@ pub enum DemoError {
 
 /// Starts a simulator, runs the examples through the embedded component,
 /// and reports each step. Needs a tokio runtime; no network, no real key.
-pub async fn run() -> Result<Vec<Step>, DemoError> {
+pub async fn steps() -> Result<Vec<Step>, DemoError> {
     let simulator = Simulator::start().await?;
     let connector = Connector::builder()
         .base_url(simulator.base_url())
@@ -70,6 +108,7 @@ pub async fn run() -> Result<Vec<Step>, DemoError> {
     Ok(steps)
 }
 
+/// `value` as JSON, as the CLI would take it.
 fn json(value: &impl serde::Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
