@@ -26,10 +26,9 @@ use anyhow::{Context, Result, bail};
 use dixa_contract::operations as ops;
 use dixa_host::per_core::PerCore;
 use dixa_host::{
-    ApiKey, ComponentSource, Connector, ConnectorBuilder, ConversationInput, InstanceReuse,
-    MessageInput, NewNote, NoteInput, NotesInput, RateLimit, TagInput,
+    ApiKey, ComponentSource, Connector, ConnectorBuilder, InstanceReuse, RateLimit, TagInput,
 };
-use dixa_simulator::examples::{message_example, note_example, tag_example};
+use dixa_simulator::examples::{Examples, tag_example};
 use dixa_simulator::{DEFAULT_API_KEY, Fault, Simulator};
 
 use crate::native::NativeClient;
@@ -76,73 +75,65 @@ const QUICK: Calls = Calls {
     runs: 3,
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Operation {
-    Note,
-    Message,
-    Tag,
-    Untag,
-    ListTags,
-    ListNotes,
-    Notes,
-}
+/// The operations measured, their inputs, and how the component runs each:
+/// from the table, so a new operation is measured with its examples.
+macro_rules! bench_operations {
+    ($($snake:ident $row:ident $input:ident => $output:ident;)*) => {
+        pastey::paste! {
+            #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+            pub enum Operation {
+                $([<$snake:camel>],)*
+            }
 
-impl Operation {
-    const ALL: [Operation; 7] = [
-        Operation::Note,
-        Operation::Message,
-        Operation::Tag,
-        Operation::Untag,
-        Operation::ListTags,
-        Operation::ListNotes,
-        Operation::Notes,
-    ];
+            impl Operation {
+                const ALL: &[Operation] = &[$(Operation::[<$snake:camel>]),*];
 
-    /// Its WIT name, from the contract's table of operations.
-    pub fn name(self) -> &'static str {
-        match self {
-            Operation::Note => ops::CREATE_INTERNAL_NOTE.name,
-            Operation::Message => ops::ADD_MESSAGE.name,
-            Operation::Tag => ops::TAG_CONVERSATION.name,
-            Operation::Untag => ops::UNTAG_CONVERSATION.name,
-            Operation::ListTags => ops::LIST_CONVERSATION_TAGS.name,
-            Operation::ListNotes => ops::LIST_INTERNAL_NOTES.name,
-            Operation::Notes => ops::CREATE_INTERNAL_NOTES.name,
+                /// Its WIT name, from the contract's table of operations.
+                pub fn name(self) -> &'static str {
+                    match self {
+                        $(Operation::[<$snake:camel>] => ops::$row.name,)*
+                    }
+                }
+            }
+
+            /// Each operation's input: the shared examples, the lists reading
+            /// a conversation with a few notes and tags, the bulk call
+            /// writing to its own.
+            pub struct Inputs {
+                $($snake: dixa_contract::types::$input,)*
+            }
+
+            impl Inputs {
+                fn new() -> Self {
+                    let mut inputs = Inputs {
+                        $($snake: <dixa_contract::types::$input as Examples>::example(),)*
+                    };
+                    inputs.list_conversation_tags.conversation_id = LISTED_CONVERSATION.into();
+                    inputs.list_internal_notes.conversation_id = LISTED_CONVERSATION.into();
+                    inputs.create_internal_notes.conversation_id = BULK_CONVERSATION.into();
+                    inputs
+                }
+            }
+
+            impl Subject {
+                async fn call(&self, operation: Operation) -> Result<(), String> {
+                    let connector = match &self.target {
+                        Target::Native(native) => return native.call(operation, &self.inputs).await,
+                        Target::Component(connector) => connector,
+                    };
+                    let inputs = &self.inputs;
+                    let done = match operation {
+                        $(Operation::[<$snake:camel>] => {
+                            connector.$snake(inputs.$snake.clone()).await.map(drop)
+                        })*
+                    };
+                    done.map_err(|e| e.to_string())
+                }
+            }
         }
-    }
+    };
 }
-
-/// Each operation's input: the spec's examples, lists of a conversation with
-/// a few notes and tags, and two notes per bulk call.
-pub struct Inputs {
-    note: NoteInput,
-    message: MessageInput,
-    tag: TagInput,
-    listed: ConversationInput,
-    notes: NotesInput,
-}
-
-impl Inputs {
-    fn new() -> Self {
-        let new_note = |message: &str| NewNote {
-            message: message.into(),
-            agent_id: None,
-            created_at: None,
-        };
-        Inputs {
-            note: note_example(),
-            message: message_example(),
-            tag: tag_example(),
-            listed: ConversationInput {
-                conversation_id: LISTED_CONVERSATION.into(),
-            },
-            notes: NotesInput {
-                conversation_id: BULK_CONVERSATION.into(),
-                notes: vec![new_note("Called back"), new_note("Sent the invoice")],
-            },
-        }
-    }
-}
+dixa_contract::for_each_operation!(bench_operations);
 
 /// Who makes the calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,26 +162,6 @@ enum Target {
     Component(Arc<Connector>),
 }
 
-impl Subject {
-    async fn call(&self, operation: Operation) -> Result<(), String> {
-        let c = match &self.target {
-            Target::Native(native) => return native.call(operation, &self.inputs).await,
-            Target::Component(c) => c,
-        };
-        let i = &self.inputs;
-        let done = match operation {
-            Operation::Note => c.create_internal_note(i.note.clone()).await.map(drop),
-            Operation::Message => c.add_message(i.message.clone()).await.map(drop),
-            Operation::Tag => c.tag_conversation(i.tag.clone()).await.map(drop),
-            Operation::Untag => c.untag_conversation(i.tag.clone()).await.map(drop),
-            Operation::ListTags => c.list_conversation_tags(i.listed.clone()).await.map(drop),
-            Operation::ListNotes => c.list_internal_notes(i.listed.clone()).await.map(drop),
-            Operation::Notes => c.create_internal_notes(i.notes.clone()).await.map(drop),
-        };
-        done.map_err(|e| e.to_string())
-    }
-}
-
 /// What every measurement builds its clients from.
 struct Bench {
     base_url: String,
@@ -201,17 +172,17 @@ struct Bench {
 
 impl Bench {
     /// A connector to the simulator with its key, no rate limit, the cache.
-    fn builder(&self) -> ConnectorBuilder {
-        Connector::builder()
+    fn builder(&self) -> Result<ConnectorBuilder> {
+        Ok(Connector::builder()
             .base_url(&self.base_url)
-            .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
+            .api_key(ApiKey::new(DEFAULT_API_KEY)?)
             .rate_limit(RateLimit::UNLIMITED)
-            .cache_dir(Some(self.cache.clone()))
+            .cache_dir(self.cache.clone()))
     }
 
     fn connector(&self, source: ComponentSource, reuse: InstanceReuse) -> Result<Connector> {
         Ok(self
-            .builder()
+            .builder()?
             .component(source)
             .instance_reuse(reuse)
             .build()?)
@@ -304,7 +275,7 @@ fn profile(bench: &Bench) -> Result<()> {
             let started = Instant::now();
             let mut calls = 0;
             while started.elapsed() < Duration::from_secs(20) {
-                run_per_core(&cores, &same, 1, Operation::Tag, 2_000, 32).await?;
+                run_per_core(&cores, &same, 1, Operation::TagConversation, 2_000, 32).await?;
                 calls += 2_000;
             }
             eprintln!("{calls} calls in {:?}", started.elapsed());
@@ -377,16 +348,16 @@ async fn seed_lists(native: &Subject) -> Result<()> {
         bail!("seeding needs the native client");
     };
     let mut seed = Inputs::new();
-    seed.note.conversation_id = LISTED_CONVERSATION.into();
-    seed.tag.conversation_id = LISTED_CONVERSATION.into();
+    seed.create_internal_note.conversation_id = LISTED_CONVERSATION.into();
+    seed.tag_conversation.conversation_id = LISTED_CONVERSATION.into();
     for _ in 0..3 {
         client
-            .call(Operation::Note, &seed)
+            .call(Operation::CreateInternalNote, &seed)
             .await
             .map_err(anyhow::Error::msg)?;
     }
     client
-        .call(Operation::Tag, &seed)
+        .call(Operation::TagConversation, &seed)
         .await
         .map_err(anyhow::Error::msg)?;
     Ok(())
@@ -423,7 +394,7 @@ fn on_client_threads<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
 /// Latency and the thread's CPU per call, one call at a time on one thread.
 async fn latencies(subjects: &[Subject; 3], calls: Calls) -> Result<Vec<Latency>> {
     let mut rows = Vec::new();
-    for operation in Operation::ALL {
+    for &operation in Operation::ALL {
         let clients = interleaved(subjects, operation, calls).await?;
         rows.push(Latency { operation, clients });
     }
@@ -475,7 +446,7 @@ fn percentile(samples: &[Duration], p: usize) -> Duration {
 /// concurrency: the medians of `calls.runs` runs, the clients interleaved.
 async fn throughputs(subjects: &[Subject; 3], calls: Calls) -> Result<Vec<Throughput>> {
     let mut rows = Vec::new();
-    for operation in Operation::ALL {
+    for &operation in Operation::ALL {
         eprintln!("  {}", operation.name());
         for subject in subjects {
             run(subject, operation, calls.warmup, 8).await?;
@@ -606,7 +577,7 @@ fn per_core_throughputs(bench: &Bench) -> Result<Vec<PerCoreThroughput>> {
         .build()?;
     waiter.block_on(async {
         let mut rows = Vec::new();
-        for operation in Operation::ALL {
+        for &operation in Operation::ALL {
             let mut runs: [Vec<RunSample>; 2] = Default::default();
             let subjects = |client: usize, worker: usize| match client {
                 0 => natives.get(worker % natives.len()).cloned(),
@@ -663,7 +634,7 @@ fn host_calls(bench: &Bench) -> Result<Vec<HostCalls>> {
     const CALLS: u64 = 100;
     let counted = |reuse| -> Result<Subject> {
         let connector = bench
-            .builder()
+            .builder()?
             .instance_reuse(reuse)
             .count_host_calls(true)
             .build()?;
@@ -673,7 +644,7 @@ fn host_calls(bench: &Bench) -> Result<Vec<HostCalls>> {
     let fresh = counted(InstanceReuse::Fresh)?;
     on_client_thread(async move {
         let mut rows = Vec::new();
-        for operation in Operation::ALL {
+        for &operation in Operation::ALL {
             let mut per_call = [0.0; 2];
             for (subject, per_call) in [&warm, &fresh].into_iter().zip(&mut per_call) {
                 let Target::Component(connector) = &subject.target else {
@@ -710,12 +681,14 @@ where
 fn setup_costs(bench: &Bench, dixa: &Path) -> Result<Setup> {
     let build = |cache: Option<PathBuf>| {
         let started = Instant::now();
-        Connector::builder()
-            .base_url(&bench.base_url)
-            .cache_dir(cache)
-            .build()
-            .map(|_| started.elapsed())
-            .map_err(anyhow::Error::from)
+        let builder = Connector::builder().base_url(&bench.base_url);
+        match cache {
+            Some(dir) => builder.cache_dir(dir),
+            None => builder,
+        }
+        .build()
+        .map(|_| started.elapsed())
+        .map_err(anyhow::Error::from)
     };
     let cold = median_of(5, || build(None))?;
     build(Some(bench.cache.clone()))?;
@@ -797,14 +770,16 @@ where
 /// Resident memory added per in-flight call: `IN_FLIGHT` calls held open by
 /// the simulator, resident set sampled while they wait.
 async fn rss_per_call(subject: &Subject, simulator: &Simulator) -> Result<f64> {
-    run(subject, Operation::Tag, 200, IN_FLIGHT).await?;
+    run(subject, Operation::TagConversation, 200, IN_FLIGHT).await?;
     let baseline = rss_bytes()?;
     for _ in 0..IN_FLIGHT {
         simulator.inject(Fault::Delay(Duration::from_millis(400)));
     }
     let running = {
         let subject = subject.clone();
-        tokio::spawn(async move { run(&subject, Operation::Tag, IN_FLIGHT, IN_FLIGHT).await })
+        tokio::spawn(async move {
+            run(&subject, Operation::TagConversation, IN_FLIGHT, IN_FLIGHT).await
+        })
     };
     let mut peak = baseline;
     while !running.is_finished() {
@@ -853,7 +828,7 @@ fn opt_levels(bench: &Bench, other: Option<&str>) -> Result<OptLevel> {
     let calls = bench.calls;
     let cpu = on_client_thread(async move {
         let mut rows = Vec::new();
-        for operation in Operation::ALL {
+        for &operation in Operation::ALL {
             let [shipped, other] = interleaved(&subjects, operation, calls).await?;
             rows.push((
                 operation,

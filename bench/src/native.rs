@@ -12,6 +12,29 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::{Inputs, Operation};
 
+/// Runs `operation` natively on its input from `inputs`: the guest's own
+/// request builder, a send, the guest's own parser. From the table.
+macro_rules! native_operations {
+    ($($snake:ident $row:ident $input:ident => $output:ident;)*) => {
+        pastey::paste! {
+            impl NativeClient {
+                /// Runs `operation` on its input from `inputs`: request, send, parse.
+                pub async fn call(&self, operation: Operation, inputs: &Inputs) -> Result<(), String> {
+                    match operation {
+                        $(Operation::[<$snake:camel>] => {
+                            let input = &inputs.$snake;
+                            let request = request::$snake(input).map_err(|e| e.to_string())?;
+                            let body = self.send(request).await?;
+                            response::$snake(input, &body).map(drop)
+                        })*
+                    }
+                }
+            }
+        }
+    };
+}
+dixa_contract::for_each_operation!(native_operations);
+
 /// A native Dixa client.
 pub struct NativeClient {
     client: Client<HttpConnector, Full<Bytes>>,
@@ -27,30 +50,6 @@ impl NativeClient {
             client: Client::builder(TokioExecutor::new()).build(connector),
             base_url,
             api_key: api_key.to_owned(),
-        }
-    }
-
-    /// Runs `operation` on its input from `inputs`: request, send, parse.
-    pub async fn call(&self, operation: Operation, inputs: &Inputs) -> Result<(), String> {
-        let request = match operation {
-            Operation::Note => request::create_internal_note(&inputs.note),
-            Operation::Message => request::add_message(&inputs.message),
-            Operation::Tag => request::tag_conversation(&inputs.tag),
-            Operation::Untag => request::untag_conversation(&inputs.tag),
-            Operation::ListTags => request::list_conversation_tags(&inputs.listed),
-            Operation::ListNotes => request::list_internal_notes(&inputs.listed),
-            Operation::Notes => request::create_internal_notes(&inputs.notes),
-        }
-        .map_err(|e| e.to_string())?;
-        let body = self.send(request).await?;
-        // Parsed as the guest parses it; tagging answers with no body.
-        match operation {
-            Operation::Note => response::note(&body).map(drop),
-            Operation::Message => response::message(&body).map(drop),
-            Operation::Tag | Operation::Untag => Ok(()),
-            Operation::ListTags => response::tags(&body).map(drop),
-            Operation::ListNotes => response::notes(&body).map(drop),
-            Operation::Notes => response::note_outcomes(&body, inputs.notes.notes.len()).map(drop),
         }
     }
 

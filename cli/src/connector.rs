@@ -66,7 +66,7 @@ pub fn build_with(
     }
     let mut builder = Connector::builder()
         .base_url(&cli.base_url)
-        .api_key(Some(key))
+        .api_key(key)
         .insecure_http(cli.insecure_http)
         .rate_limit(RateLimit::per_second(cli.per_second))
         .call_timeout(seconds(cli.timeout, "--timeout")?)
@@ -74,12 +74,10 @@ pub fn build_with(
             connect: seconds(cli.connect_timeout, "--connect-timeout")?,
             first_byte: seconds(cli.first_byte_timeout, "--first-byte-timeout")?,
             between_bytes: seconds(cli.between_bytes_timeout, "--between-bytes-timeout")?,
-        })
-        .cache_dir(if cli.no_cache {
-            None
-        } else {
-            dixa_host::cache::default_dir()
         });
+    if let Some(dir) = dixa_host::cache::default_dir().filter(|_| !cli.no_cache) {
+        builder = builder.cache_dir(dir);
+    }
     for host in &cli.allow_hosts {
         builder = builder.allow_host(host);
     }

@@ -3,8 +3,9 @@
 //! outputs with their JSON ([`types`]), the codec for the path segments they
 //! send ([`path`]), the error and its one JSON rendering ([`error`]), how the
 //! API key is kept out of text ([`redact`]), and how an HTTP front checks its
-//! caller's token ([`auth`]) and the request's origin and body type ([`front`]), and
-//! the conversions to and from the WIT bindings ([`wit`]).
+//! caller's token ([`auth`]) and the request's origin and body type ([`front`]),
+//! how every front reads an operation's JSON input ([`input`]), and the
+//! conversions to and from the WIT bindings ([`wit`]).
 //!
 //! Plain Rust with no I/O, small enough for the guest component.
 
@@ -13,6 +14,7 @@
 pub mod auth;
 pub mod error;
 pub mod front;
+pub mod input;
 pub mod operations;
 pub mod path;
 pub mod redact;

@@ -54,9 +54,40 @@ pub struct Operation {
     pub service_method: Method,
     /// Path of the route on the HTTP front.
     pub service_path: &'static str,
+    /// Largest request body sent to Dixa (0: the request has none). Every
+    /// front derives its cap on an input from it ([`Operation::max_input_bytes`]).
+    pub max_request_bytes: usize,
     /// Largest answer body accepted from Dixa.
     pub max_response_bytes: usize,
 }
+
+impl Operation {
+    /// The largest JSON input a front accepts for this operation (a body, a
+    /// batch line's `input`, MCP arguments): an input whose request to Dixa
+    /// fits [`max_request_bytes`](Self::max_request_bytes), written with
+    /// every character escaped ([`JSON_ESCAPE_GROWTH`]), plus room for the
+    /// ids and field names the request does not carry. So no front refuses
+    /// an input the operation takes.
+    pub const fn max_input_bytes(&self) -> usize {
+        self.max_request_bytes * JSON_ESCAPE_GROWTH + INPUT_OVERHEAD_BYTES
+    }
+}
+
+/// How much longer JSON text may be than the text it encodes: `\u0041` is
+/// six bytes for the one of `A`.
+pub const JSON_ESCAPE_GROWTH: usize = 6;
+/// Room in an input beyond what its request to Dixa carries: ids (escaped,
+/// 6 x 128 bytes each), field names and whitespace.
+pub const INPUT_OVERHEAD_BYTES: usize = 16 << 10;
+
+/// Request cap of the operations that write one text: a text of 64 KiB that
+/// JSON escapes six times (control characters as `\u0001`), and its ids.
+pub const WRITE_REQUEST_BYTES: usize = 400 << 10;
+/// Request cap of the bulk write: what one request to Dixa may carry; the
+/// guest refuses notes that add up to more, naming the cap.
+pub const BULK_REQUEST_BYTES: usize = 1 << 20;
+/// Request cap of the operations that send no body.
+pub const NO_BODY: usize = 0;
 
 /// Answer cap of the operations that write one thing: Dixa's answers are a
 /// few hundred bytes.
@@ -76,6 +107,7 @@ pub const CREATE_INTERNAL_NOTE: Operation = Operation {
     destructive: false,
     service_method: Method::Post,
     service_path: "/conversations/{conversationId}/notes",
+    max_request_bytes: WRITE_REQUEST_BYTES,
     max_response_bytes: WRITE_RESPONSE_BYTES,
 };
 
@@ -90,6 +122,7 @@ pub const ADD_MESSAGE: Operation = Operation {
     destructive: false,
     service_method: Method::Post,
     service_path: "/conversations/{conversationId}/messages",
+    max_request_bytes: WRITE_REQUEST_BYTES,
     max_response_bytes: WRITE_RESPONSE_BYTES,
 };
 
@@ -104,6 +137,7 @@ pub const TAG_CONVERSATION: Operation = Operation {
     destructive: false,
     service_method: Method::Put,
     service_path: "/conversations/{conversationId}/tags/{tagId}",
+    max_request_bytes: NO_BODY,
     max_response_bytes: WRITE_RESPONSE_BYTES,
 };
 
@@ -118,6 +152,7 @@ pub const UNTAG_CONVERSATION: Operation = Operation {
     destructive: true,
     service_method: Method::Delete,
     service_path: "/conversations/{conversationId}/tags/{tagId}",
+    max_request_bytes: NO_BODY,
     max_response_bytes: WRITE_RESPONSE_BYTES,
 };
 
@@ -132,6 +167,7 @@ pub const LIST_CONVERSATION_TAGS: Operation = Operation {
     destructive: false,
     service_method: Method::Get,
     service_path: "/conversations/{conversationId}/tags",
+    max_request_bytes: NO_BODY,
     max_response_bytes: LIST_RESPONSE_BYTES,
 };
 
@@ -146,6 +182,7 @@ pub const LIST_INTERNAL_NOTES: Operation = Operation {
     destructive: false,
     service_method: Method::Get,
     service_path: "/conversations/{conversationId}/notes",
+    max_request_bytes: NO_BODY,
     max_response_bytes: LIST_RESPONSE_BYTES,
 };
 
@@ -160,6 +197,7 @@ pub const CREATE_INTERNAL_NOTES: Operation = Operation {
     destructive: false,
     service_method: Method::Post,
     service_path: "/conversations/{conversationId}/notes/bulk",
+    max_request_bytes: BULK_REQUEST_BYTES,
     max_response_bytes: LIST_RESPONSE_BYTES,
 };
 
@@ -205,6 +243,72 @@ macro_rules! operations {
 }
 for_each_operation!(operations);
 
+/// The largest request body of any operation: the cap of a layer that
+/// forwards requests before it knows which operation made them.
+pub const MAX_REQUEST_BYTES: usize = {
+    let mut largest = 0;
+    let mut rest = OPERATIONS;
+    while let [operation, others @ ..] = rest {
+        if operation.max_request_bytes > largest {
+            largest = operation.max_request_bytes;
+        }
+        rest = others;
+    }
+    largest
+};
+/// The largest input of any operation: the cap of a front that reads a body
+/// before it knows the operation (`dixa serve`, MCP, a batch line).
+pub const MAX_INPUT_BYTES: usize = MAX_REQUEST_BYTES * JSON_ESCAPE_GROWTH + INPUT_OVERHEAD_BYTES;
+
+/// Dixa's API origin: the base URL every layer defaults to.
+pub const DIXA_BASE_URL: &str = "https://dev.dixa.io";
+
+/// Why a request matched no route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteMiss {
+    /// No route has this path.
+    NoPath,
+    /// Routes have this path, with these other methods.
+    OtherMethods(Vec<Method>),
+}
+
+/// The row among `rows` whose route (`route_of(row)`: method and path
+/// template) matches `method` and `path` exactly, with the path's raw
+/// segments at the template's placeholders. Shared by the host's outbound
+/// policy (`dixa_path`) and the guest's HTTP front (`service_path`).
+pub fn route<'r, 'p, R>(
+    rows: &'r [R],
+    route_of: impl Fn(&R) -> (Method, &'static str),
+    method: &str,
+    path: &'p str,
+) -> Result<(&'r R, Vec<&'p str>), RouteMiss> {
+    let mut other_methods = Vec::new();
+    for row in rows {
+        let (row_method, template) = route_of(row);
+        if let Some(segments) = crate::path::captures(template, path) {
+            if row_method.as_str() == method {
+                return Ok((row, segments));
+            }
+            other_methods.push(row_method);
+        }
+    }
+    if other_methods.is_empty() {
+        Err(RouteMiss::NoPath)
+    } else {
+        Err(RouteMiss::OtherMethods(other_methods))
+    }
+}
+
+/// The operation whose request to Dixa is `method` on `path` (below the base
+/// URL's path, without a query), each id one canonical percent-encoded
+/// segment: the requests the host adds the API key to.
+pub fn dixa_operation(method: &str, path: &str) -> Option<&'static Operation> {
+    let (operation, ids) = route(OPERATIONS, |o| (o.method, o.dixa_path), method, path).ok()?;
+    ids.iter()
+        .all(|id| crate::path::is_encoded_segment(id))
+        .then_some(operation)
+}
+
 /// The operations' names, in the order of the WIT, for messages that list them.
 pub fn names() -> Vec<&'static str> {
     OPERATIONS.iter().map(|o| o.name).collect()
@@ -228,6 +332,45 @@ mod tests {
             );
             assert_eq!(Some(op.service_path), op.dixa_path.strip_prefix("/v1"));
             assert!(!op.read_only || op.idempotent, "{}", op.name);
+            assert!(op.max_input_bytes() <= MAX_INPUT_BYTES, "{}", op.name);
+            assert!(
+                op.method != Method::Get || op.max_request_bytes == NO_BODY,
+                "{}",
+                op.name
+            );
         }
+    }
+
+    #[test]
+    fn routes_match_exactly_and_say_which_methods_a_path_takes() {
+        let found = |method, path| {
+            route(
+                OPERATIONS,
+                |o| (o.service_method, o.service_path),
+                method,
+                path,
+            )
+            .map(|(o, ids)| (o.name, ids))
+        };
+        assert_eq!(
+            found("PUT", "/conversations/9/tags/t%201"),
+            Ok(("tag-conversation", vec!["9", "t%201"]))
+        );
+        assert_eq!(
+            found("PATCH", "/conversations/9/notes"),
+            Err(RouteMiss::OtherMethods(vec![Method::Post, Method::Get]))
+        );
+        assert_eq!(
+            found("GET", "/conversations/9/notes/"),
+            Err(RouteMiss::NoPath)
+        );
+        assert_eq!(found("GET", "/conversations/9"), Err(RouteMiss::NoPath));
+        assert_eq!(
+            dixa_operation("POST", "/v1/conversations/9/notes/bulk"),
+            Some(&CREATE_INTERNAL_NOTES)
+        );
+        // An id must be one canonical segment: no raw space, no `..`.
+        assert_eq!(dixa_operation("GET", "/v1/conversations/9 9/tags"), None);
+        assert_eq!(dixa_operation("GET", "/v1/conversations/../tags"), None);
     }
 }

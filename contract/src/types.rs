@@ -36,6 +36,19 @@ pub struct NoteInput {
     pub created_at: Option<String>,
 }
 
+impl NoteInput {
+    /// The note without its conversation: what one note of
+    /// `create-internal-notes` holds, so a note is checked and sent the same
+    /// way alone and in bulk.
+    pub fn new_note(&self) -> NewNote {
+        NewNote {
+            message: self.message.clone(),
+            agent_id: self.agent_id.clone(),
+            created_at: self.created_at.clone(),
+        }
+    }
+}
+
 /// The note Dixa created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -7,13 +7,9 @@ use crate::error::{self, Credentials, Error, TransportKind};
 use crate::request::{self, DixaRequest, Method};
 use crate::response;
 use crate::retry;
-use dixa_contract::types::{
-    ConversationInput, Message, MessageInput, Note, NoteInput, NoteList, NotesInput, NotesResult,
-    TagInput, TagList, TagResult,
-};
 
 /// Dixa's API origin, used when the `base-url` config key is unset.
-pub const DEFAULT_BASE_URL: &str = "https://dev.dixa.io";
+pub use dixa_contract::operations::DIXA_BASE_URL as DEFAULT_BASE_URL;
 /// Sent as `User-Agent`.
 pub const USER_AGENT: &str = concat!("dixa-connector/", env!("CARGO_PKG_VERSION"));
 
@@ -142,62 +138,35 @@ pub struct Client<T> {
     settings: Settings,
 }
 
+/// One method per operation of the table, each the same three steps:
+/// `request::$op` builds (and validates) the request, `send` retries it as the
+/// row allows, `response::$op` reads Dixa's answer. An operation without its
+/// request or response function does not compile.
+macro_rules! client_operations {
+    ($($snake:ident $row:ident $input:ident => $output:ident;)*) => {
+        impl<T: Transport> Client<T> {
+            $(
+                #[doc = concat!("The `", stringify!($snake), "` operation (see its row in the table).")]
+                pub fn $snake(
+                    &mut self,
+                    input: &dixa_contract::types::$input,
+                ) -> Result<dixa_contract::types::$output, Error> {
+                    let request = request::$snake(input)?;
+                    let body = self.execute(&request)?.body;
+                    response::$snake(input, &body).map_err(|e| self.invalid_response(&request, e))
+                }
+            )*
+        }
+    };
+}
+dixa_contract::for_each_operation!(client_operations);
+
 impl<T: Transport> Client<T> {
     pub fn new(transport: T, settings: Settings) -> Self {
         Client {
             transport,
             settings,
         }
-    }
-
-    /// `create-internal-note`.
-    pub fn create_internal_note(&mut self, input: &NoteInput) -> Result<Note, Error> {
-        let request = request::create_internal_note(input)?;
-        let body = self.execute(&request)?.body;
-        response::note(&body).map_err(|e| self.invalid_response(&request, e))
-    }
-
-    /// `add-message`.
-    pub fn add_message(&mut self, input: &MessageInput) -> Result<Message, Error> {
-        let request = request::add_message(input)?;
-        let body = self.execute(&request)?.body;
-        response::message(&body).map_err(|e| self.invalid_response(&request, e))
-    }
-
-    /// `tag-conversation`: a success once Dixa confirmed.
-    pub fn tag_conversation(&mut self, input: &TagInput) -> Result<TagResult, Error> {
-        let request = request::tag_conversation(input)?;
-        self.execute(&request)?;
-        Ok(TagResult { success: true })
-    }
-
-    /// `untag-conversation`: a success once Dixa confirmed.
-    pub fn untag_conversation(&mut self, input: &TagInput) -> Result<TagResult, Error> {
-        let request = request::untag_conversation(input)?;
-        self.execute(&request)?;
-        Ok(TagResult { success: true })
-    }
-
-    /// `list-conversation-tags`.
-    pub fn list_conversation_tags(&mut self, input: &ConversationInput) -> Result<TagList, Error> {
-        let request = request::list_conversation_tags(input)?;
-        let body = self.execute(&request)?.body;
-        response::tags(&body).map_err(|e| self.invalid_response(&request, e))
-    }
-
-    /// `list-internal-notes`.
-    pub fn list_internal_notes(&mut self, input: &ConversationInput) -> Result<NoteList, Error> {
-        let request = request::list_internal_notes(input)?;
-        let body = self.execute(&request)?.body;
-        response::notes(&body).map_err(|e| self.invalid_response(&request, e))
-    }
-
-    /// `create-internal-notes`: one outcome per note.
-    pub fn create_internal_notes(&mut self, input: &NotesInput) -> Result<NotesResult, Error> {
-        let request = request::create_internal_notes(input)?;
-        let body = self.execute(&request)?.body;
-        response::note_outcomes(&body, input.notes.len())
-            .map_err(|e| self.invalid_response(&request, e))
     }
 
     /// `text` with the configured `api-key` redacted (see [`dixa_contract::redact`]).
@@ -364,7 +333,7 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::{Scripted, answer};
     use super::*;
-    use dixa_contract::types::Direction;
+    use dixa_contract::types::{Direction, MessageInput, TagInput, TagResult};
 
     fn client(
         answers: Vec<Result<HttpResponse, TransportError>>,

@@ -11,10 +11,11 @@ use dixa_contract::types::{
 
 pub use dixa_contract::Method;
 
-/// Largest `create-internal-notes` request body: what the reference host lets
-/// one request carry (its `CallLimits::request_body_bytes`), so that a call it
-/// would refuse fails here, as invalid input naming `notes`.
-pub const MAX_BULK_BODY_BYTES: usize = 1 << 20;
+/// Largest `create-internal-notes` request body, from the table: what the
+/// reference host lets one request carry (its `CallLimits::request_body_bytes`
+/// derives from the table too), so a call it would refuse fails here, as
+/// invalid input naming `notes`.
+pub const MAX_BULK_BODY_BYTES: usize = operations::CREATE_INTERNAL_NOTES.max_request_bytes;
 
 /// A request to Dixa, relative to the base URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,11 +50,8 @@ impl DixaRequest {
 /// `POST /v1/conversations/{id}/notes`.
 pub fn create_internal_note(input: &NoteInput) -> Result<DixaRequest, Error> {
     validate::note(input)?;
-    let body = wire::CreateNote {
-        message: &input.message,
-        agent_id: input.agent_id.as_deref(),
-        created_at: input.created_at.as_deref(),
-    };
+    let note = input.new_note();
+    let body = wire::CreateNote::from(&note);
     Ok(DixaRequest::new(
         &operations::CREATE_INTERNAL_NOTE,
         &[&input.conversation_id],
@@ -126,15 +124,7 @@ pub fn list_internal_notes(input: &ConversationInput) -> Result<DixaRequest, Err
 pub fn create_internal_notes(input: &NotesInput) -> Result<DixaRequest, Error> {
     validate::notes(input)?;
     let body = wire::CreateNotes {
-        data: input
-            .notes
-            .iter()
-            .map(|note| wire::CreateNote {
-                message: &note.message,
-                agent_id: note.agent_id.as_deref(),
-                created_at: note.created_at.as_deref(),
-            })
-            .collect(),
+        data: input.notes.iter().map(wire::CreateNote::from).collect(),
     };
     let body = json(&body)?;
     if body.len() > MAX_BULK_BODY_BYTES {

@@ -7,9 +7,48 @@ use serde::de::DeserializeOwned;
 use crate::timestamp;
 use crate::wire::{BulkOutcome, Envelope, MessageData, NoteData, TagData};
 use dixa_contract::types::{
-    Direction, Message, MessageContent, Note, NoteList, NoteOutcome, NotesResult, Tag, TagList,
-    TagState,
+    ConversationInput, Direction, Message, MessageContent, MessageInput, Note, NoteInput, NoteList,
+    NoteOutcome, NotesInput, NotesResult, Tag, TagInput, TagList, TagResult, TagState,
 };
+
+// Each operation's output from its input and Dixa's success body, named as
+// the operation: what the client's generated methods (and the benchmark's
+// native baseline) call.
+
+/// `create-internal-note`: the created note.
+pub fn create_internal_note(_: &NoteInput, body: &[u8]) -> Result<Note, String> {
+    note(body)
+}
+
+/// `add-message`: the added message.
+pub fn add_message(_: &MessageInput, body: &[u8]) -> Result<Message, String> {
+    message(body)
+}
+
+/// `tag-conversation`: a success once Dixa confirmed (its 2xx has no body).
+pub fn tag_conversation(_: &TagInput, _: &[u8]) -> Result<TagResult, String> {
+    Ok(TagResult { success: true })
+}
+
+/// `untag-conversation`: a success once Dixa confirmed.
+pub fn untag_conversation(_: &TagInput, _: &[u8]) -> Result<TagResult, String> {
+    Ok(TagResult { success: true })
+}
+
+/// `list-conversation-tags`: the conversation's tags.
+pub fn list_conversation_tags(_: &ConversationInput, body: &[u8]) -> Result<TagList, String> {
+    tags(body)
+}
+
+/// `list-internal-notes`: the conversation's notes, oldest first.
+pub fn list_internal_notes(_: &ConversationInput, body: &[u8]) -> Result<NoteList, String> {
+    notes(body)
+}
+
+/// `create-internal-notes`: one outcome per note sent.
+pub fn create_internal_notes(input: &NotesInput, body: &[u8]) -> Result<NotesResult, String> {
+    note_outcomes(body, input.notes.len())
+}
 
 /// The note in a `CreateNoteOutput` body.
 pub fn note(body: &[u8]) -> Result<Note, String> {

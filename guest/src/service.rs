@@ -2,29 +2,19 @@
 //! the reply for every outcome. Plain Rust; `component::incoming` connects it to
 //! `wasi:http/incoming-handler`.
 //!
-//! - `POST /conversations/{conversationId}/notes`: `create-internal-note`
-//! - `POST /conversations/{conversationId}/messages`: `add-message`
-//! - `PUT /conversations/{conversationId}/tags/{tagId}`: `tag-conversation`
-//! - `DELETE /conversations/{conversationId}/tags/{tagId}`: `untag-conversation`
-//! - `GET /conversations/{conversationId}/tags`: `list-conversation-tags`
-//! - `GET /conversations/{conversationId}/notes`: `list-internal-notes`
-//! - `POST /conversations/{conversationId}/notes/bulk`: `create-internal-notes`
-//!
-//! Bodies are the operations' camelCase JSON; the ids come from the path, and a
-//! body that repeats one must repeat it unchanged.
+//! Each operation of the table is served at its `service_method` and
+//! `service_path` (`POST /conversations/{conversationId}/notes`, ...). The
+//! body is the operation's camelCase JSON input without the ids in the path
+//! (a body may repeat one unchanged); it is parsed on the same path as the
+//! library's `call_json`, so an error names the field to fix.
 
-use dixa_contract::{ErrorBody, auth, front, operations as ops, path};
-use serde::{Deserialize, Serialize};
+use dixa_contract::operations::{self as ops, RouteMiss};
+use dixa_contract::{ErrorBody, auth, front, path};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::client::{Client, Transport};
 use crate::error::Error;
-use dixa_contract::types::{
-    ConversationInput, Direction, MessageInput, NewNote, NoteInput, NotesInput, TagInput,
-};
-
-/// Largest request body read. Texts are capped at 64 KiB of UTF-8, which JSON
-/// escaping can grow up to six times.
-pub const MAX_REQUEST_BYTES: usize = 400 * 1024;
 
 /// An HTTP answer with a JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,26 +47,43 @@ impl Reply {
         }
     }
 
-    /// The answer to a request body over [`MAX_REQUEST_BYTES`].
-    pub fn body_too_large() -> Reply {
+    /// The answer to a request body over `cap` bytes.
+    pub fn body_too_large(cap: usize) -> Reply {
         let mut reply = error_reply(&Error::invalid(
             "input",
-            format_args!("the request body is larger than {MAX_REQUEST_BYTES} bytes"),
+            format_args!("the request body is larger than {cap} bytes"),
         ));
         reply.status = 413;
         reply
     }
 }
 
-/// The routed requests and how each runs, from the table of operations.
+/// One route of the table: its operation and how its input is read.
+pub struct RouteRow {
+    operation: &'static ops::Operation,
+    parse: fn(Value) -> Result<Operation, Error>,
+}
+
+/// The routed requests, their routes and how each runs, from the table of
+/// operations: a row without a route or a runner does not compile.
 macro_rules! operations {
     ($($snake:ident $row:ident $input:ident => $output:ident;)*) => {
         pastey::paste! {
             /// A routed request with its parsed input.
             #[derive(Debug, Clone, PartialEq, Eq)]
             pub enum Operation {
-                $([<$snake:camel>]($input),)*
+                $([<$snake:camel>](dixa_contract::types::$input),)*
             }
+
+            /// Every route, in the order of the table.
+            const ROUTES: &[RouteRow] = &[$(
+                RouteRow {
+                    operation: &ops::$row,
+                    parse: |input| {
+                        dixa_contract::input::from_value(input).map(Operation::[<$snake:camel>])
+                    },
+                },
+            )*];
 
             impl Operation {
                 /// Runs the request on `client`: its output as the 200 reply.
@@ -103,10 +110,17 @@ pub fn handle<T: Transport>(
     body: &[u8],
     client: impl FnOnce() -> Result<Client<T>, Error>,
 ) -> Reply {
-    let operation = match route(method, path, body) {
-        Ok(operation) => operation,
-        Err(reply) => return reply,
-    };
+    match route(method, path, body) {
+        Ok(operation) => run(&operation, client),
+        Err(reply) => reply,
+    }
+}
+
+/// Runs a parsed request on the client that `client` makes.
+pub fn run<T: Transport>(
+    operation: &Operation,
+    client: impl FnOnce() -> Result<Client<T>, Error>,
+) -> Reply {
     let mut client = match client() {
         Ok(client) => client,
         Err(error) => return error_reply(&error),
@@ -119,116 +133,99 @@ pub fn handle<T: Transport>(
     reply
 }
 
-/// Finds the operation for `method` and `path` (a query is ignored) in the
-/// table of operations and parses its body; the error reply says what was wrong.
+/// [`find_route`] and [`Route::parse`] in one: the operation for `method`,
+/// `path` and `body`, or the reply that says what was wrong.
 pub fn route(method: &str, path: &str, body: &[u8]) -> Result<Operation, Reply> {
-    let path = path.split('?').next().unwrap_or_default();
-    let at_path: Vec<_> = ops::OPERATIONS
-        .iter()
-        .filter_map(|operation| {
-            path::captures(operation.service_path, path).map(|segments| (operation, segments))
-        })
-        .collect();
-    if at_path.is_empty() {
-        let routes: Vec<String> = ops::OPERATIONS
-            .iter()
-            .map(|o| format!("{} {}", o.service_method.as_str(), o.service_path))
-            .collect();
-        return Err(Reply::failure(
-            404,
-            "no-route",
-            &format!("no operation at {path}: use {}", routes.join(", ")),
-        ));
+    let route = find_route(method, path)?;
+    if body.len() > route.max_body_bytes() {
+        return Err(Reply::body_too_large(route.max_body_bytes()));
     }
-    let Some((operation, segments)) = at_path
-        .iter()
-        .find(|(operation, _)| operation.service_method.as_str() == method)
-    else {
-        let allowed: Vec<&str> = at_path
-            .iter()
-            .map(|(operation, _)| operation.service_method.as_str())
-            .collect();
-        let mut reply = Reply::failure(
-            405,
-            "method-not-allowed",
-            &format!("{path} takes {}, not {method}", allowed.join(" or ")),
-        );
-        reply.headers.push(("allow", allowed.join(", ")));
-        return Err(reply);
-    };
-    let ids = path::placeholders(operation.service_path)
-        .zip(segments.iter().copied())
-        .map(|(field, segment)| path_segment(field, segment))
-        .collect::<Result<Vec<String>, Reply>>()?;
-    let id = |i: usize| ids.get(i).cloned().unwrap_or_default();
-    match operation.name {
-        name if name == ops::CREATE_INTERNAL_NOTE.name => {
-            let body: NoteBody = parse_body(body)?;
-            same_as_path("conversationId", body.conversation_id, &id(0))?;
-            Ok(Operation::CreateInternalNote(NoteInput {
-                conversation_id: id(0),
-                message: body.message,
-                agent_id: body.agent_id,
-                created_at: body.created_at,
-            }))
+    route.parse(body)
+}
+
+/// A request's route: its row of the table and the raw ids in its path.
+pub struct Route<'p> {
+    row: &'static RouteRow,
+    segments: Vec<&'p str>,
+}
+
+/// Finds the route for `method` and `path` (a query is ignored), before the
+/// body is read; the error reply says what was wrong.
+pub fn find_route<'p>(method: &str, path: &'p str) -> Result<Route<'p>, Reply> {
+    let path = path.split('?').next().unwrap_or_default();
+    let by_route = |row: &RouteRow| (row.operation.service_method, row.operation.service_path);
+    match ops::route(ROUTES, by_route, method, path) {
+        Ok((row, segments)) => Ok(Route { row, segments }),
+        Err(RouteMiss::NoPath) => {
+            let routes: Vec<String> = ops::OPERATIONS
+                .iter()
+                .map(|o| format!("{} {}", o.service_method.as_str(), o.service_path))
+                .collect();
+            Err(Reply::failure(
+                404,
+                "no-route",
+                &format!("no operation at {path}: use {}", routes.join(", ")),
+            ))
         }
-        name if name == ops::ADD_MESSAGE.name => {
-            let body: MessageBody = parse_body(body)?;
-            same_as_path("conversationId", body.conversation_id, &id(0))?;
-            Ok(Operation::AddMessage(MessageInput {
-                conversation_id: id(0),
-                content: body.content,
-                direction: body.direction,
-                agent_id: body.agent_id,
-            }))
+        Err(RouteMiss::OtherMethods(allowed)) => {
+            let allowed: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+            let mut reply = Reply::failure(
+                405,
+                "method-not-allowed",
+                &format!("{path} takes {}, not {method}", allowed.join(" or ")),
+            );
+            reply.headers.push(("allow", allowed.join(", ")));
+            Err(reply)
         }
-        name if name == ops::CREATE_INTERNAL_NOTES.name => {
-            let body: NotesBody = parse_body(body)?;
-            same_as_path("conversationId", body.conversation_id, &id(0))?;
-            Ok(Operation::CreateInternalNotes(NotesInput {
-                conversation_id: id(0),
-                notes: body.notes,
-            }))
-        }
-        name if name == ops::TAG_CONVERSATION.name || name == ops::UNTAG_CONVERSATION.name => {
-            // The path says it all; a body may repeat the ids, as the CLI's input does.
-            let body: IdsBody = optional_body(body)?;
-            same_as_path("conversationId", body.conversation_id, &id(0))?;
-            same_as_path("tagId", body.tag_id, &id(1))?;
-            let input = TagInput {
-                conversation_id: id(0),
-                tag_id: id(1),
-            };
-            Ok(if name == ops::TAG_CONVERSATION.name {
-                Operation::TagConversation(input)
-            } else {
-                Operation::UntagConversation(input)
-            })
-        }
-        name if name == ops::LIST_CONVERSATION_TAGS.name
-            || name == ops::LIST_INTERNAL_NOTES.name =>
-        {
-            // The two lists: the path says it all.
-            let body: IdsBody = optional_body(body)?;
-            same_as_path("conversationId", body.conversation_id, &id(0))?;
-            if body.tag_id.is_some() {
-                return Err(invalid_input("tagId", "is not an input of this operation"));
+    }
+}
+
+impl Route<'_> {
+    /// The largest body this route reads: its operation's input cap.
+    pub fn max_body_bytes(&self) -> usize {
+        self.row.operation.max_input_bytes()
+    }
+
+    /// The operation with its input: the body (absent, or a JSON object) with
+    /// the ids of the path merged in, read as `call_json` reads an input.
+    pub fn parse(&self, body: &[u8]) -> Result<Operation, Reply> {
+        let mut input = if body.iter().all(u8::is_ascii_whitespace) {
+            Map::new()
+        } else if body.trim_ascii_start().first() != Some(&b'{') {
+            return Err(invalid_input(
+                "input",
+                "the request body must be a JSON object",
+            ));
+        } else {
+            match serde_json::from_slice(body) {
+                Ok(Value::Object(input)) => input,
+                Ok(_) => {
+                    return Err(invalid_input(
+                        "input",
+                        "the request body must be a JSON object",
+                    ));
+                }
+                Err(e) => return Err(invalid_input("input", &format!("the request body: {e}"))),
             }
-            let input = ConversationInput {
-                conversation_id: id(0),
-            };
-            Ok(if name == ops::LIST_CONVERSATION_TAGS.name {
-                Operation::ListConversationTags(input)
-            } else {
-                Operation::ListInternalNotes(input)
-            })
+        };
+        let fields = path::placeholders(self.row.operation.service_path);
+        for (field, segment) in fields.zip(self.segments.iter().copied()) {
+            let id = path::decode_segment(segment)
+                .ok_or_else(|| invalid_input(field, "invalid percent-encoding in the path"))?;
+            match input.get(field) {
+                None => {
+                    input.insert(field.to_owned(), Value::String(id));
+                }
+                Some(Value::String(same)) if *same == id => {}
+                Some(other) => {
+                    return Err(invalid_input(
+                        field,
+                        &format!("the body says {other} but the path says {id:?}"),
+                    ));
+                }
+            }
         }
-        // A row of the table this front does not serve yet (a test rules it out).
-        name => Err(Reply::failure(
-            501,
-            "not-implemented",
-            &format!("{name} has no route on this service"),
-        )),
+        (self.row.parse)(Value::Object(input)).map_err(|error| error_reply(&error))
     }
 }
 
@@ -330,42 +327,6 @@ pub fn error_reply(error: &Error) -> Reply {
     }
 }
 
-/// A percent-decoded path segment; the operation's validation judges the rest.
-fn path_segment(field: &str, segment: &str) -> Result<String, Reply> {
-    path::decode_segment(segment)
-        .ok_or_else(|| invalid_input(field, "invalid percent-encoding in the path"))
-}
-
-/// A body that may be absent: the ids in the path are the whole input.
-fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, Reply> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        Ok(T::default())
-    } else {
-        parse_body(body)
-    }
-}
-
-fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
-    if body.trim_ascii_start().first() != Some(&b'{') {
-        return Err(invalid_input(
-            "input",
-            "the request body must be a JSON object",
-        ));
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| invalid_input("input", &format!("the request body: {e}")))
-}
-
-fn same_as_path(field: &str, in_body: Option<String>, in_path: &str) -> Result<(), Reply> {
-    match in_body {
-        Some(value) if value != in_path => Err(invalid_input(
-            field,
-            &format!("the body says {value:?} but the path says {in_path:?}"),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// Refuses a browser's cross-site request: a present `Origin` must name the
 /// host the request was sent to (`host`, the `Host` header), the only name of
 /// its own this front knows. Several `Origin` headers are refused too.
@@ -403,52 +364,14 @@ pub fn invalid_input(field: &str, reason: &str) -> Reply {
     error_reply(&Error::invalid(field, reason))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct NoteBody {
-    #[serde(default)]
-    conversation_id: Option<String>,
-    message: String,
-    #[serde(default)]
-    agent_id: Option<String>,
-    #[serde(default)]
-    created_at: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct MessageBody {
-    #[serde(default)]
-    conversation_id: Option<String>,
-    content: String,
-    direction: Direction,
-    #[serde(default)]
-    agent_id: Option<String>,
-}
-
-/// The body of a route whose path carries the whole input: it may repeat the ids.
-#[derive(Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct IdsBody {
-    #[serde(default)]
-    conversation_id: Option<String>,
-    #[serde(default)]
-    tag_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct NotesBody {
-    #[serde(default)]
-    conversation_id: Option<String>,
-    notes: Vec<NewNote>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::client::testing::{Scripted, answer};
     use crate::client::{Settings, TransportError};
+    use dixa_contract::types::{
+        ConversationInput, Direction, MessageInput, NewNote, NoteInput, NotesInput, TagInput,
+    };
 
     fn client(
         answers: Vec<Result<crate::client::HttpResponse, TransportError>>,
@@ -562,16 +485,67 @@ mod tests {
     }
 
     #[test]
-    fn every_operation_of_the_table_has_a_route() {
+    fn every_operation_of_the_table_has_its_route_and_cap() {
         for operation in ops::OPERATIONS {
             let path = path::fill(operation.service_path, &["9456", "t"]);
-            let routed = route(operation.service_method.as_str(), &path, b"");
-            assert!(
-                !matches!(&routed, Err(reply) if reply.status == 501),
-                "{}: {routed:?}",
-                operation.name
-            );
+            let route = find_route(operation.service_method.as_str(), &path)
+                .unwrap_or_else(|reply| panic!("{}: {reply:?}", operation.name));
+            assert_eq!(route.row.operation, operation);
+            assert_eq!(route.max_body_bytes(), operation.max_input_bytes());
         }
+    }
+
+    #[test]
+    fn errors_name_the_field_to_fix_as_call_json_does() {
+        let cases: [(&str, &str, &[u8], &str); 4] = [
+            ("POST", "/conversations/9/notes", b"", "message"),
+            (
+                "POST",
+                "/conversations/9/notes",
+                br#"{"message":"x","agentID":"a"}"#,
+                "agentID",
+            ),
+            (
+                "POST",
+                "/conversations/9/notes/bulk",
+                br#"{"notes":[{"message":"x"},{"mesage":"y"}]}"#,
+                "notes[1].mesage",
+            ),
+            (
+                "PUT",
+                "/conversations/9/tags/t",
+                br#"{"tagId":"u"}"#,
+                "tagId",
+            ),
+        ];
+        let wrong: Vec<String> = cases
+            .iter()
+            .filter_map(|(method, path, body, field)| {
+                let reply = route(method, path, body).err();
+                let body: Option<Value> = reply.and_then(|r| serde_json::from_str(&r.body).ok());
+                let got = body.as_ref().and_then(|b| b["field"].as_str());
+                (got != Some(*field)).then(|| format!("{method} {path}: {got:?}, want {field}"))
+            })
+            .collect();
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    #[test]
+    fn bodies_over_the_operations_cap_are_refused_before_parsing() {
+        let cap = ops::CREATE_INTERNAL_NOTE.max_input_bytes();
+        let reply = route("POST", "/conversations/9/notes", &vec![b' '; cap + 1]).unwrap_err();
+        assert_eq!(
+            (reply.status, reply.body),
+            (
+                413,
+                format!(
+                    r#"{{"error":"invalid-input","message":"invalid input: input: the request body is larger than {cap} bytes","dixaMayHaveActed":false,"field":"input"}}"#
+                )
+            )
+        );
+        // A body of the largest size is read and judged on its content.
+        let reply = route("GET", "/conversations/9/tags", &vec![b' '; 16 << 10]);
+        assert!(reply.is_ok(), "{reply:?}");
     }
 
     #[test]
@@ -603,7 +577,7 @@ mod tests {
                 "/conversations/9456/notes",
                 br#"{"message":"x","extra":1}"#,
                 400,
-                r#"{"error":"invalid-input","message":"invalid input: input: the request body: unknown field `extra`, expected one of `conversationId`, `message`, `agentId`, `createdAt` at line 1 column 22","dixaMayHaveActed":false,"field":"input"}"#,
+                r#"{"error":"invalid-input","message":"invalid input: extra: unknown field `extra`, expected one of `conversationId`, `message`, `agentId`, `createdAt`","dixaMayHaveActed":false,"field":"extra"}"#,
             ),
             (
                 "POST",
@@ -617,7 +591,7 @@ mod tests {
                 "/conversations/9456/messages",
                 br#"{"content":"x","direction":"Inbound"}"#,
                 400,
-                r#"{"error":"invalid-input","message":"invalid input: input: the request body: unknown variant `Inbound`, expected `inbound` or `outbound` at line 1 column 36","dixaMayHaveActed":false,"field":"input"}"#,
+                r#"{"error":"invalid-input","message":"invalid input: direction: unknown variant `Inbound`, expected `inbound` or `outbound`","dixaMayHaveActed":false,"field":"direction"}"#,
             ),
             (
                 "POST",

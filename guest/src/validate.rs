@@ -20,12 +20,7 @@ pub const MAX_BULK_NOTES: usize = 100;
 /// Checks `create-internal-note` input.
 pub fn note(input: &NoteInput) -> Result<(), Error> {
     id("conversationId", &input.conversation_id)?;
-    note_fields(
-        "",
-        &input.message,
-        input.agent_id.as_deref(),
-        input.created_at.as_deref(),
-    )
+    note_fields("", &input.new_note())
 }
 
 /// Checks `create-internal-notes` input: each note as `create-internal-note`
@@ -43,28 +38,16 @@ pub fn notes(input: &NotesInput) -> Result<(), Error> {
         .notes
         .iter()
         .enumerate()
-        .try_for_each(|(i, note): (usize, &NewNote)| {
-            note_fields(
-                &format!("notes[{i}]."),
-                &note.message,
-                note.agent_id.as_deref(),
-                note.created_at.as_deref(),
-            )
-        })
+        .try_for_each(|(i, note)| note_fields(&format!("notes[{i}]."), note))
 }
 
 /// The fields of one note, each named with `prefix`.
-fn note_fields(
-    prefix: &str,
-    message: &str,
-    agent_id: Option<&str>,
-    created_at: Option<&str>,
-) -> Result<(), Error> {
-    text(&format!("{prefix}message"), message)?;
-    if let Some(agent_id) = agent_id {
+fn note_fields(prefix: &str, note: &NewNote) -> Result<(), Error> {
+    text(&format!("{prefix}message"), &note.message)?;
+    if let Some(agent_id) = &note.agent_id {
         id(&format!("{prefix}agentId"), agent_id)?;
     }
-    if let Some(created_at) = created_at {
+    if let Some(created_at) = &note.created_at {
         timestamp::check(created_at)
             .map_err(|rule| Error::invalid(format!("{prefix}createdAt"), rule))?;
     }

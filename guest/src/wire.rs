@@ -16,6 +16,16 @@ pub struct CreateNote<'a> {
     pub created_at: Option<&'a str>,
 }
 
+impl<'a> From<&'a dixa_contract::types::NewNote> for CreateNote<'a> {
+    fn from(note: &'a dixa_contract::types::NewNote) -> Self {
+        CreateNote {
+            message: &note.message,
+            agent_id: note.agent_id.as_deref(),
+            created_at: note.created_at.as_deref(),
+        }
+    }
+}
+
 /// Body of `POST /v1/conversations/{id}/messages`, tagged by `_type`.
 #[derive(Debug, Serialize)]
 #[serde(tag = "_type")]

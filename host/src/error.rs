@@ -1,30 +1,6 @@
-//! The host's error: the component's error or a limit the host enforced,
-//! and parsing of the operations' JSON input.
+//! The host's error: the component's error or a limit the host enforced.
 
 use std::time::Duration;
-
-/// Parses an operation's input from the spec's camelCase JSON, as the CLI takes it.
-///
-/// Unknown fields are rejected, so a misspelt optional field is not silently dropped.
-/// Only a JSON object is accepted: serde would also take a positional array.
-pub fn parse_input<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, Error> {
-    let input = serde_json::from_str(json).map_err(|e| ConnectorError::invalid("input", e))?;
-    input_from_value(input)
-}
-
-/// [`parse_input`] of an already parsed JSON value.
-pub fn input_from_value<T: serde::de::DeserializeOwned>(
-    input: serde_json::Value,
-) -> Result<T, Error> {
-    if !input.is_object() {
-        return Err(ConnectorError::invalid(
-            "input",
-            "expected a JSON object such as {\"conversationId\": \"9456\", ...}",
-        )
-        .into());
-    }
-    serde_json::from_value(input).map_err(|e| ConnectorError::invalid("input", e).into())
-}
 
 /// The component's error: one case per WIT `error` case (shared with the
 /// guest through `dixa-contract`).

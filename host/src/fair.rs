@@ -51,7 +51,7 @@ impl CallContext {
     }
 
     /// Whether the call has been given up.
-    pub(crate) fn is_cancelled(&self) -> bool {
+    pub fn is_cancelled(&self) -> bool {
         self.cancel
             .as_ref()
             .is_some_and(CancellationToken::is_cancelled)

@@ -5,7 +5,7 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let connector = Connector::builder()
-//!     .api_key(Some(ApiKey::new(&std::env::var("DIXA_API_KEY")?)?))
+//!     .api_key(ApiKey::new(&std::env::var("DIXA_API_KEY")?)?)
 //!     .build()?;
 //! let tagged = connector
 //!     .tag_conversation(TagInput {
@@ -37,8 +37,6 @@ mod error;
 pub mod exit_code;
 mod fair;
 mod http_client;
-#[cfg(feature = "mcp")]
-pub mod mcp;
 pub mod per_core;
 mod policy;
 pub mod rate_limit;
@@ -48,11 +46,9 @@ pub use connector::{
     BuildError, ComponentSource, Connector, ConnectorBuilder, DIXA_BASE_URL, EMBEDDED_COMPONENT,
     EMBEDDED_SERVICE_COMPONENT, InstanceReuse, LoadReport, MAX_WARM_MEMORY,
 };
-pub use dixa_contract::types::{
-    ConversationInput, Direction, Message, MessageContent, MessageInput, NewNote, Note, NoteInput,
-    NoteList, NoteOutcome, NotesInput, NotesResult, Tag, TagInput, TagList, TagResult, TagState,
-};
-pub use error::{ConnectorError, Error, ErrorBody, TransportKind, input_from_value, parse_input};
+/// The operations' inputs and outputs (from `dixa-contract`).
+pub use dixa_contract::types::*;
+pub use error::{ConnectorError, Error, ErrorBody, TransportKind};
 pub use fair::CallContext;
 pub use policy::{ApiKey, CallLimits, InvalidKey, MAX_KEY_BYTES, Timeouts};
 pub use rate_limit::RateLimit;

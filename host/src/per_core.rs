@@ -26,7 +26,7 @@ thread_local! {
 }
 
 /// The index of the [`PerCore`] core the calling thread runs, if any.
-pub(crate) fn current_core() -> Option<usize> {
+pub fn current_core() -> Option<usize> {
     CORE.with(Cell::get)
 }
 

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use dixa_contract::Operation;
 use dixa_contract::error::HOST_DENIAL_PREFIX;
-use dixa_contract::{OPERATIONS, Operation, path};
 use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
@@ -199,7 +199,7 @@ impl Default for CallLimits {
         CallLimits {
             resources: 1024,
             requests_in_flight: 4,
-            request_body_bytes: 1 << 20,
+            request_body_bytes: dixa_contract::operations::MAX_REQUEST_BYTES,
             request_bytes_per_call: 4 << 20,
             header_bytes: 32 << 10,
         }
@@ -309,11 +309,7 @@ impl OutboundPolicy {
             return None;
         }
         let rest = uri.path().strip_prefix(self.dixa_path_prefix.as_str())?;
-        OPERATIONS.iter().find(|operation| {
-            operation.method.as_str() == method.as_str()
-                && path::captures(operation.dixa_path, rest)
-                    .is_some_and(|ids| ids.iter().all(|id| path::is_encoded_segment(id)))
-        })
+        dixa_contract::operations::dixa_operation(method.as_str(), rest)
     }
 
     /// The guest's request options capped by the host's timeouts.

@@ -35,8 +35,10 @@ use dixa_contract::redact::REDACTED;
 use crate::per_core::PerCore;
 use crate::{CallContext, Connector, ConnectorError, Error, ErrorBody};
 
-/// Largest request body `dixa serve` reads before the component runs.
-pub const MAX_REQUEST_BODY: usize = 1 << 20;
+/// Largest request body `dixa serve` reads before the component runs: the
+/// largest input of any operation (the component then holds each route to
+/// its own operation's cap), so this front refuses nothing the library takes.
+pub const MAX_REQUEST_BODY: usize = dixa_contract::operations::MAX_INPUT_BYTES;
 /// Largest reply body passed on from the component.
 const MAX_REPLY_BODY: usize = 16 << 20;
 
@@ -168,9 +170,11 @@ pub async fn serve(
 }
 
 /// The accept loop of an HTTP front: connections capped, header reads timed
-/// out, each request handed to `handle` with the [`Guard`] it must pass, and
-/// a graceful drain at `shutdown`.
-pub(crate) async fn run<H, F, B>(
+/// out, each request handed to `handle` with the [`Guard`] it must pass and
+/// its peer's address, and a graceful drain at `shutdown`. What [`serve`] and
+/// `dixa-mcp`'s HTTP server share; `handle` must call [`Guard::check`] and
+/// [`Guard::read_body`] before it acts.
+pub async fn run<H, F, B>(
     listener: TcpListener,
     options: ServeOptions,
     shutdown: impl Future<Output = ()>,
@@ -317,8 +321,9 @@ impl AcceptBackoff {
     }
 }
 
-/// The checks made before the component runs.
-pub(crate) struct Guard {
+/// The checks a front makes before anything runs: the `Host`, the `Origin`,
+/// the bearer token, the body's type, size and arrival time.
+pub struct Guard {
     /// What `Authorization: Bearer` must carry.
     token: ServiceToken,
     /// Longest wait for a request's whole body.
@@ -349,7 +354,7 @@ impl Guard {
 
     /// The call context of `request` from `peer`: its caller is the peer
     /// address, or the last `X-Forwarded-For` address when that is trusted.
-    pub(crate) fn context<B>(&self, peer: IpAddr, request: &Request<B>) -> CallContext {
+    pub fn context<B>(&self, peer: IpAddr, request: &Request<B>) -> CallContext {
         let forwarded = || {
             let header = request
                 .headers()
@@ -366,7 +371,7 @@ impl Guard {
     }
 
     /// `Err` for a request that must not reach the component.
-    pub(crate) fn check<B>(&self, request: &Request<B>) -> Result<(), Refusal> {
+    pub fn check<B>(&self, request: &Request<B>) -> Result<(), Refusal> {
         let headers = request.headers();
         let host = headers
             .get(header::HOST)
@@ -431,23 +436,19 @@ impl Guard {
 }
 
 impl Guard {
-    /// The whole request body, read before anything runs: at most
-    /// [`MAX_REQUEST_BODY`] bytes, arriving within the body timeout; otherwise
-    /// the refusal to answer with.
-    pub(crate) async fn read_body(
+    /// The whole request body, read before anything runs: at most `cap`
+    /// bytes (the front's, derived from the table of operations), arriving
+    /// within the body timeout; otherwise the refusal to answer with.
+    pub async fn read_body(
         &self,
         body: hyper::body::Incoming,
+        cap: usize,
     ) -> Result<Bytes, Response<Full<Bytes>>> {
-        match tokio::time::timeout(
-            self.body_timeout,
-            Limited::new(body, MAX_REQUEST_BODY).collect(),
-        )
-        .await
-        {
+        match tokio::time::timeout(self.body_timeout, Limited::new(body, cap).collect()).await {
             Ok(Ok(body)) => Ok(body.to_bytes()),
             Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(invalid_input(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("the request body is larger than {MAX_REQUEST_BODY} bytes"),
+                &format!("the request body is larger than {cap} bytes"),
             )),
             Ok(Err(_)) => Err(invalid_input(
                 StatusCode::BAD_REQUEST,
@@ -461,15 +462,16 @@ impl Guard {
     }
 }
 
-/// Why the host answered a request itself.
-pub(crate) struct Refusal {
+/// Why a front answered a request itself, before anything ran.
+pub struct Refusal {
     status: StatusCode,
     kind: &'static str,
     message: &'static str,
 }
 
 impl Refusal {
-    pub(crate) fn response(&self) -> Response<Full<Bytes>> {
+    /// The refusal as the reply to send: its status and the error JSON.
+    pub fn response(&self) -> Response<Full<Bytes>> {
         let mut response = match self.kind {
             "invalid-input" => invalid_input(self.status, self.message),
             kind => reply(self.status, kind, self.message),
@@ -502,7 +504,7 @@ async fn respond(
     // Judged here against every name this server answers to; the component
     // knows only the Host it was sent, which a proxy may have rewritten.
     parts.headers.remove(header::ORIGIN);
-    let body = match guard.read_body(body).await {
+    let body = match guard.read_body(body, MAX_REQUEST_BODY).await {
         Ok(body) => body,
         Err(refused) => return refused,
     };
@@ -563,14 +565,12 @@ fn error_response(error: &Error) -> Response<Full<Bytes>> {
 }
 
 /// 404 `no-route`, with `message` saying where to go.
-#[cfg(feature = "mcp")]
-pub(crate) fn not_found(message: &str) -> Response<Full<Bytes>> {
+pub fn not_found(message: &str) -> Response<Full<Bytes>> {
     reply(StatusCode::NOT_FOUND, "no-route", message)
 }
 
 /// 503 `overloaded` with `Retry-After: 1`, saying why.
-#[cfg(feature = "mcp")]
-pub(crate) fn overloaded(message: &str) -> Response<Full<Bytes>> {
+pub fn overloaded(message: &str) -> Response<Full<Bytes>> {
     let mut response = reply(StatusCode::SERVICE_UNAVAILABLE, "overloaded", message);
     response
         .headers_mut()

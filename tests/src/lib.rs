@@ -81,12 +81,17 @@ impl Harness {
     /// Like [`Harness::start`], with the builder adjusted by `configure`.
     pub async fn with(configure: impl FnOnce(ConnectorBuilder) -> ConnectorBuilder) -> Self {
         let simulator = Simulator::start().await.expect("simulator starts");
-        let builder = builder()
-            .base_url(simulator.base_url())
-            .config("service-token", TEST_SERVICE_TOKEN)
-            .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
-            .rate_limit(RateLimit::UNLIMITED);
-        let connector = configure(builder).build().expect("connector builds");
+        let connector = connector_for(&simulator, configure);
+        Harness {
+            simulator,
+            connector,
+        }
+    }
+
+    /// Like [`Harness::with`], with no key held by the host.
+    pub async fn without_key(configure: impl FnOnce(ConnectorBuilder) -> ConnectorBuilder) -> Self {
+        let simulator = Simulator::start().await.expect("simulator starts");
+        let connector = keyless_connector_for(&simulator, configure);
         Harness {
             simulator,
             connector,
@@ -110,11 +115,34 @@ impl Harness {
     }
 }
 
+/// A connector pointed at `simulator` as [`Harness::with`] makes it: one
+/// more front on the same simulator.
+pub fn connector_for(
+    simulator: &Simulator,
+    configure: impl FnOnce(ConnectorBuilder) -> ConnectorBuilder,
+) -> Connector {
+    let key = ApiKey::new(DEFAULT_API_KEY).expect("a valid key");
+    keyless_connector_for(simulator, |builder| configure(builder.api_key(key)))
+}
+
+/// [`connector_for`] without a key held by the host: the component has none
+/// unless `configure` gives it one.
+pub fn keyless_connector_for(
+    simulator: &Simulator,
+    configure: impl FnOnce(ConnectorBuilder) -> ConnectorBuilder,
+) -> Connector {
+    let builder = builder()
+        .base_url(simulator.base_url())
+        .config("service-token", TEST_SERVICE_TOKEN)
+        .rate_limit(RateLimit::UNLIMITED);
+    configure(builder).build().expect("connector builds")
+}
+
 /// A connector builder for the end-to-end suites: the compiled-component
 /// cache, and the instance mode `DIXA_INSTANCES` names (`fresh` or `warm`),
 /// as the `dixa` CLI reads it, so `.ci/test` runs the suites in both modes.
 pub fn builder() -> ConnectorBuilder {
-    let builder = Connector::builder().cache_dir(Some(cache_dir()));
+    let builder = Connector::builder().cache_dir(cache_dir());
     match instance_mode() {
         Some(reuse) => builder.instance_reuse(reuse),
         None => builder,

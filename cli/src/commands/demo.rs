@@ -1,12 +1,11 @@
 //! `dixa demo`: every operation, with the examples from Dixa's API reference,
 //! run through the real component against the in-process simulator.
 
-use dixa_contract::operations as ops;
 use dixa_host::exit_code;
 use dixa_host::{ApiKey, BuildError, Connector};
-use dixa_simulator::examples::{CONVERSATION_ID, message_example, note_example, tag_example};
+use dixa_simulator::examples::examples;
 use dixa_simulator::{RecordedRequest, Simulator};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::failure::Failure;
 use crate::output::print_line;
@@ -67,6 +66,9 @@ pub enum DemoError {
     /// The connector could not be built.
     #[error(transparent)]
     Build(#[from] BuildError),
+    /// The simulator's key is not a valid key.
+    #[error(transparent)]
+    Key(#[from] dixa_host::InvalidKey),
 }
 
 /// Starts a simulator, runs the examples through the embedded component,
@@ -75,30 +77,19 @@ pub async fn steps() -> Result<Vec<Step>, DemoError> {
     let simulator = Simulator::start().await?;
     let connector = Connector::builder()
         .base_url(simulator.base_url())
-        .api_key(ApiKey::new(dixa_simulator::DEFAULT_API_KEY).ok())
+        .api_key(ApiKey::new(dixa_simulator::DEFAULT_API_KEY)?)
         .build()?;
 
-    let conversation = json!({ "conversationId": CONVERSATION_ID });
-    let bulk = json!({
-        "conversationId": CONVERSATION_ID,
-        "notes": [{ "message": "Called the customer back" }, { "message": "Sent the invoice" }],
-    });
-    let script = [
-        (ops::CREATE_INTERNAL_NOTE.name, json(&note_example())),
-        (ops::ADD_MESSAGE.name, json(&message_example())),
-        (ops::TAG_CONVERSATION.name, json(&tag_example())),
-        (ops::LIST_CONVERSATION_TAGS.name, conversation.clone()),
-        (ops::UNTAG_CONVERSATION.name, json(&tag_example())),
-        (ops::CREATE_INTERNAL_NOTES.name, bulk),
-        (ops::LIST_INTERNAL_NOTES.name, conversation),
-    ];
+    // One example per operation, in the order of the table: a new operation
+    // joins the demo with its examples.
+    let script = examples();
     let mut steps = Vec::new();
     let mut seen = 0;
     for (operation, input) in script {
-        let result = connector.call_json(operation, input.clone()).await;
+        let result = connector.call_json(operation.name, input.clone()).await;
         let requests = simulator.requests();
         steps.push(Step {
-            operation,
+            operation: operation.name,
             input,
             requests: requests.get(seen..).unwrap_or_default().to_vec(),
             result,
@@ -106,9 +97,4 @@ pub async fn steps() -> Result<Vec<Step>, DemoError> {
         seen = requests.len();
     }
     Ok(steps)
-}
-
-/// `value` as JSON, as the CLI would take it.
-fn json(value: &impl serde::Serialize) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
 }

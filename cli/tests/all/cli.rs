@@ -132,7 +132,7 @@ async fn errors_are_json_on_stderr_with_documented_exit_codes() {
     assert_eq!(error["error"], "invalid-input");
     assert_eq!(
         error,
-        json!({"error": "invalid-input", "message": "invalid input: input: missing field `tagId`", "dixaMayHaveActed": false, "field": "input"})
+        json!({"error": "invalid-input", "message": "invalid input: tagId: missing field `tagId`", "dixaMayHaveActed": false, "field": "tagId"})
     );
 
     let (code, error) = run(
@@ -858,18 +858,9 @@ async fn serve_needs_a_token_prints_a_generated_one_once_and_drains_on_sigterm()
         dixa_simulator::client::send_with_headers(addr, "PUT", tag, &headers, "").await
     });
     // Once the call has reached Dixa (held there by the delay), stop the server.
-    while simulator.requests().is_empty() {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let pid = server.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let reply = call.await.unwrap().unwrap();
+    let reply = common::terminate_during_call(&simulator, server.id(), call)
+        .await
+        .unwrap();
     assert_eq!(
         (reply.status, reply.body.as_str()),
         (200, r#"{"success":true}"#)
@@ -1137,4 +1128,52 @@ async fn output_to_a_closed_pipe_ends_quietly_with_the_sigpipe_status() {
     // The batch line that went out has its outcome in the report.
     let report = std::fs::read_to_string(dir.path().join("ops.jsonl.report.jsonl")).unwrap();
     assert!(report.contains(r#""record":"succeeded""#), "{report}");
+}
+
+/// The CLI and `batch` take exactly what the operation takes: each
+/// operation's largest input, every character escaped, on stdin and as a
+/// batch line (`tests/tests/all/largest_inputs.rs` sends it through the other
+/// fronts).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_and_batch_take_each_operations_largest_input() {
+    use dixa_simulator::examples::{escaped_json, largest_inputs};
+    let simulator = Simulator::start().await.unwrap();
+    let mut failures = Vec::new();
+    let mut lines = Vec::new();
+    for (i, (operation, input)) in largest_inputs().into_iter().enumerate() {
+        let output = dixa(
+            &simulator.base_url(),
+            Some(DEFAULT_API_KEY),
+            &[operation.name],
+            &escaped_json(&input),
+        );
+        if output.status.code() != Some(0) {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            failures.push(format!("{}: {:?} {stderr}", operation.name, output.status));
+        }
+        let mut line = input.clone();
+        line["op"] = json!(operation.name);
+        line["id"] = json!(format!("largest-{i}"));
+        lines.push(escaped_json(&line));
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    let (_dir, input) = batch_input(&lines);
+    let batch = dixa(
+        &simulator.base_url(),
+        Some(DEFAULT_API_KEY),
+        &["batch", &input],
+        "",
+    );
+    let statuses: Vec<Value> = json_lines(&batch.stdout)
+        .iter()
+        .map(|result| json!([result["op"], result["status"], result["error"]["message"]]))
+        .collect();
+    let expected: Vec<Value> = largest_inputs()
+        .iter()
+        .map(|(operation, _)| json!([operation.name, "succeeded", null]))
+        .collect();
+    assert_eq!(statuses, expected, "{batch:?}");
+    assert_eq!(batch.status.code(), Some(0));
+    // Each operation once from the CLI, once from the batch.
+    assert_eq!(simulator.requests().len(), 2 * expected.len());
 }

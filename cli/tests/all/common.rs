@@ -165,3 +165,22 @@ pub fn node_recipe() -> Option<PathBuf> {
     }
     installed.then_some(node)
 }
+
+/// Waits until `simulator` holds a request of the call `call` makes, then
+/// sends SIGTERM to the server `pid` and gives the call's answer: a call in
+/// flight at shutdown must still be answered.
+pub async fn terminate_during_call<T>(
+    simulator: &dixa_simulator::Simulator,
+    pid: u32,
+    call: tokio::task::JoinHandle<T>,
+) -> T {
+    while simulator.requests().is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let terminated = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    call.await.unwrap()
+}

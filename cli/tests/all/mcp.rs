@@ -14,9 +14,22 @@ use common::{Server, node_recipe, run};
 const CACHE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-cache");
 
 /// Every request Dixa saw carries the key, added by the host.
+/// Every operation with its example input, as the client script reads them.
+fn examples_json() -> String {
+    let examples: Vec<serde_json::Value> = dixa_simulator::examples::examples()
+        .into_iter()
+        .map(|(operation, input)| serde_json::json!([operation.name, input]))
+        .collect();
+    serde_json::Value::Array(examples).to_string()
+}
+
 fn assert_all_operations_reached_dixa(simulator: &Simulator) {
     let requests = simulator.requests();
-    assert_eq!(requests.len(), 7, "{requests:#?}");
+    assert_eq!(
+        requests.len(),
+        dixa_contract::OPERATIONS.len(),
+        "{requests:#?}"
+    );
     assert!(
         requests
             .iter()
@@ -60,13 +73,17 @@ async fn the_official_sdk_drives_every_tool_over_stdio() {
     let simulator = Simulator::start().await.unwrap();
     let output = run(Command::new("node")
         .args(["mcp-client.mjs", "stdio"])
+        .env("DIXA_EXAMPLES", examples_json())
         .env("DIXA", env!("CARGO_BIN_EXE_dixa"))
         .env("DIXA_BASE_URL", simulator.base_url())
         .env("DIXA_API_KEY", DEFAULT_API_KEY)
         .env("DIXA_CACHE_DIR", CACHE)
         .current_dir(&node));
     assert!(
-        output.contains("mcp stdio: all seven tools passed"),
+        output.contains(&format!(
+            "mcp stdio: all {} tools passed",
+            dixa_contract::OPERATIONS.len()
+        )),
         "{output}"
     );
     assert!(!output.contains(DEFAULT_API_KEY), "{output}");
@@ -124,11 +141,15 @@ async fn the_official_sdk_drives_every_tool_over_http_behind_the_token() {
 
     let output = run(Command::new("node")
         .args(["mcp-client.mjs", "http"])
+        .env("DIXA_EXAMPLES", examples_json())
         .env("MCP_URL", format!("http://{addr}/mcp"))
         .env("MCP_TOKEN", TEST_SERVICE_TOKEN)
         .current_dir(&node));
     assert!(
-        output.contains("mcp http: all seven tools passed"),
+        output.contains(&format!(
+            "mcp http: all {} tools passed",
+            dixa_contract::OPERATIONS.len()
+        )),
         "{output}"
     );
     assert_all_operations_reached_dixa(&simulator);
@@ -156,18 +177,9 @@ async fn a_tool_call_in_flight_when_sigterm_arrives_still_gets_its_result() {
         let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create-internal-note","arguments":{"conversationId":"9456","message":"in flight"}}}"#;
         send_with_headers(addr, "POST", "/mcp", &headers, body).await
     });
-    while simulator.requests().is_empty() {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let pid = server.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let reply = call.await.unwrap().unwrap();
+    let reply = common::terminate_during_call(&simulator, server.0.id(), call)
+        .await
+        .unwrap();
     assert_eq!(reply.status, 200, "{}", reply.body);
     let answer: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
     assert_eq!(answer["result"]["isError"], false, "{answer}");

@@ -7,7 +7,7 @@ use super::wasi::http::types::{
 };
 use super::wasi::io::streams::StreamError;
 use super::{Component, access, client};
-use crate::service::{self, MAX_REQUEST_BYTES, Reply};
+use crate::service::{self, Reply};
 
 /// Most bytes one `blocking-write-and-flush` may take.
 const WRITE_CHUNK: usize = 4096;
@@ -24,20 +24,24 @@ impl Guest for Component {
         };
         let (authorization, content_type) = (one("authorization"), one("content-type"));
         let authority = request.authority();
-        let checked = service::check_origin(
+        let (method, path) = (
+            method_name(&request.method()),
+            request.path_with_query().unwrap_or_default(),
+        );
+        let parsed = service::check_origin(
             &headers.get("origin"),
             authority.as_deref().map(str::as_bytes),
         )
         .and_then(|()| access().check(authorization.as_deref()))
-        .and_then(|()| read_body(&request))
-        .and_then(|body| service::check_body_type(content_type.as_deref(), &body).map(|()| body));
-        let reply = match checked {
-            Ok(body) => service::handle(
-                &method_name(&request.method()),
-                &request.path_with_query().unwrap_or_default(),
-                &body,
-                client,
-            ),
+        .and_then(|()| service::find_route(&method, &path))
+        .and_then(|route| {
+            // Routed first, so the body is read up to its operation's cap.
+            let body = read_body(&request, route.max_body_bytes())?;
+            service::check_body_type(content_type.as_deref(), &body)?;
+            route.parse(&body)
+        });
+        let reply = match parsed {
+            Ok(operation) => service::run(&operation, client),
             Err(reply) => reply,
         };
         send(response_out, &reply);
@@ -59,9 +63,9 @@ fn method_name(method: &Method) -> String {
     }
 }
 
-/// The whole request body, or the reply when it is over [`MAX_REQUEST_BYTES`]
-/// or broke off.
-fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, Reply> {
+/// The whole request body, or the reply when it is over `cap` bytes or
+/// broke off.
+fn read_body(request: &IncomingRequest, cap: usize) -> Result<Vec<u8>, Reply> {
     let unreadable = || service::invalid_input("input", "the request body could not be read");
     let incoming = request.consume().map_err(|()| unreadable())?;
     // Declared after `incoming`, so dropped before it, as wasi:http requires.
@@ -71,8 +75,8 @@ fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, Reply> {
         match stream.blocking_read(READ_CHUNK) {
             Ok(chunk) => {
                 body.extend_from_slice(&chunk);
-                if body.len() > MAX_REQUEST_BYTES {
-                    return Err(Reply::body_too_large());
+                if body.len() > cap {
+                    return Err(Reply::body_too_large(cap));
                 }
             }
             Err(StreamError::Closed) => return Ok(body),

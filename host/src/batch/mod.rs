@@ -36,8 +36,12 @@ pub use report::{LineState, Report, ReportError};
 use crate::per_core::PerCore;
 use crate::{Connector, ConnectorError, Error, ErrorBody};
 
-/// Longest input line, in bytes; a longer one fails without being kept in memory.
-pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// Longest input line, in bytes; a longer one fails without being kept in
+/// memory. The largest input of any operation, plus the line's `id` and `op`
+/// (escaped, at most six bytes per byte), so a line refuses nothing the
+/// library takes.
+pub const MAX_LINE_BYTES: usize =
+    dixa_contract::operations::MAX_INPUT_BYTES + 6 * MAX_ID_BYTES + 1024;
 /// Longest `id`, in bytes.
 pub const MAX_ID_BYTES: usize = 256;
 /// Times a line that ended rate-limited (or at its deadline before anything
@@ -880,7 +884,7 @@ mod tests {
                     Some("op".into()),
                     "invalid input: op: unknown operation \"reboot-dixa\"; expected one of create-internal-note, add-message, tag-conversation, untag-conversation, list-conversation-tags, list-internal-notes, create-internal-notes".into()
                 ),
-                (6, Some("input".into()), "invalid input: input: the line is longer than 1048576 bytes".into()),
+                (6, Some("input".into()), format!("invalid input: input: the line is longer than {MAX_LINE_BYTES} bytes")),
             ]
         );
         assert_eq!(fake.called(), ["5", "7"]);

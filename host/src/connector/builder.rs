@@ -33,8 +33,8 @@ pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!("../../components/dixa_conn
 pub const EMBEDDED_SERVICE_COMPONENT: &[u8] =
     include_bytes!("../../components/dixa_connector_service.wasm");
 
-/// Dixa's production API.
-pub const DIXA_BASE_URL: &str = "https://dev.dixa.io";
+/// Dixa's production API (defined once, in `dixa-contract`).
+pub use dixa_contract::operations::DIXA_BASE_URL;
 
 /// Which component to run.
 #[derive(Debug, Clone)]
@@ -176,9 +176,11 @@ impl ConnectorBuilder {
         self
     }
 
-    /// The key the host adds as `Authorization` to requests to the base URL.
-    pub fn api_key(mut self, key: Option<ApiKey>) -> Self {
-        self.api_key = key;
+    /// The key the host adds as `Authorization` to requests to the base URL
+    /// (default: none, and the component answers `missing-credentials`
+    /// unless its own config carries a key).
+    pub fn api_key(mut self, key: ApiKey) -> Self {
+        self.api_key = Some(key);
         self
     }
 
@@ -233,8 +235,8 @@ impl ConnectorBuilder {
     }
 
     /// Caches the compiled component in `dir` (default: no disk cache).
-    pub fn cache_dir(mut self, dir: Option<PathBuf>) -> Self {
-        self.cache_dir = dir;
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
         self
     }
 

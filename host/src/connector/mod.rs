@@ -23,7 +23,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::bindings::{self, dixa::connector::types as wit};
-use crate::error::{ConnectorError, Error, input_from_value};
+use crate::error::{ConnectorError, Error};
 use crate::fair::{CallContext, FairPermit, FairSemaphore};
 use crate::http_client::HttpClient;
 use crate::policy::OutboundPolicy;
@@ -133,7 +133,7 @@ impl Connector {
                     match operation {
                         $(
                             name if name == ops::$row.name => json(
-                                self.[<$snake _in>](context, input_from_value::<dixa_contract::types::$input>(input)?)
+                                self.[<$snake _in>](context, dixa_contract::input::from_value::<dixa_contract::types::$input>(input)?)
                                     .await?,
                             ),
                         )*

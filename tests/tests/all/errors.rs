@@ -29,7 +29,7 @@ fn transport(kind: TransportKind, message: &str, dixa_may_have_acted: bool) -> E
 fn connector_for(base_url: &str) -> Connector {
     dixa_tests::builder()
         .base_url(base_url)
-        .api_key(ApiKey::new("errors-test-api-key").ok())
+        .api_key(ApiKey::new("errors-test-api-key").unwrap())
         .call_timeout(Duration::from_secs(30))
         .build()
         .unwrap()
@@ -137,7 +137,8 @@ async fn a_call_past_its_deadline_says_whether_its_request_had_gone_to_dixa() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_key_is_unauthorized() {
-    let harness = Harness::with(|builder| builder.api_key(ApiKey::new("not-the-key").ok())).await;
+    let harness =
+        Harness::with(|builder| builder.api_key(ApiKey::new("not-the-key").unwrap())).await;
     let result = harness.connector.tag_conversation(tag_example()).await;
     assert_eq!(
         result,
@@ -149,7 +150,7 @@ async fn wrong_key_is_unauthorized() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_key_anywhere_is_missing_credentials() {
-    let harness = Harness::with(|builder| builder.api_key(None)).await;
+    let harness = Harness::without_key(|builder| builder).await;
     let result = harness.connector.create_internal_note(note_example()).await;
     assert_eq!(
         result,

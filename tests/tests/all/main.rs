@@ -10,6 +10,7 @@
 mod artifacts;
 mod errors;
 mod instances;
+mod largest_inputs;
 mod mcp_tools;
 mod operations;
 mod reliability;

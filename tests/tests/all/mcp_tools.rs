@@ -1,11 +1,11 @@
-//! `dixa_host::mcp::DixaTools` without a client in between: the tools mirror
+//! `dixa_mcp::DixaTools` without a client in between: the tools mirror
 //! the table of operations, outputs are redacted, failures are error results.
 //! (`cli/tests/all/mcp.rs` drives `dixa mcp` with the official SDK.)
 
 use std::sync::Arc;
 
 use dixa_contract::OPERATIONS;
-use dixa_host::mcp::DixaTools;
+use dixa_mcp::DixaTools;
 use dixa_tests::{DEFAULT_API_KEY, Fault, Harness};
 use serde_json::{Value, json};
 
@@ -134,7 +134,7 @@ async fn serve_http(tools: DixaTools) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let token = dixa_tests::ServiceToken::new(dixa_tests::TEST_SERVICE_TOKEN).unwrap();
-    tokio::spawn(dixa_host::mcp::serve_http(
+    tokio::spawn(dixa_mcp::serve_http(
         tools,
         listener,
         dixa_tests::ServeOptions::new(token),

@@ -9,7 +9,7 @@ use dixa_simulator::examples::{message_example, note_example, tag_example};
 use dixa_tests::{DEFAULT_API_KEY, Harness, headers, pairs};
 use serde_json::json;
 
-const USER_AGENT: &str = "dixa-connector/0.2.0";
+const USER_AGENT: &str = concat!("dixa-connector/", env!("CARGO_PKG_VERSION"));
 
 #[tokio::test(flavor = "multi_thread")]
 async fn internal_note_from_dixas_example_is_sent_exactly_and_mapped() {

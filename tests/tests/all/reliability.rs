@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use dixa_host::{
     ApiKey, ComponentSource, Connector, ConnectorError, Direction, Error, MessageInput, NoteInput,
-    TagInput, Timeouts, TransportKind, parse_input,
+    TagInput, Timeouts, TransportKind,
 };
 use dixa_simulator::examples::{message_example, note_example, tag_example};
 use dixa_tests::{Fault, HOSTILE_COMPONENT, Harness, Simulator};
@@ -80,7 +80,7 @@ async fn hostile_input_is_refused_before_anything_is_sent() {
     check_section(
         "Hostile input",
         "Inputs a caller or attacker may send, through the library and the CLI's JSON \
-         parsing (`dixa_host::parse_input`). Each is refused with the exact `invalid-input` \
+         parsing (`dixa_contract::input`, every front's one path). Each is refused with the exact `invalid-input` \
          shown, and the simulator saw zero requests.",
         &hostile_input().await,
     );
@@ -151,11 +151,11 @@ impl Call {
             Call::Message(input) => connector.add_message(input).await.map(drop),
             Call::Tag(input) => connector.tag_conversation(input).await.map(drop),
             Call::NoteJson(json) => {
-                let input: NoteInput = parse_input(json)?;
+                let input: NoteInput = dixa_contract::input::from_json(json.as_bytes())?;
                 connector.create_internal_note(input).await.map(drop)
             }
             Call::MessageJson(json) => {
-                let input: MessageInput = parse_input(json)?;
+                let input: MessageInput = dixa_contract::input::from_json(json.as_bytes())?;
                 connector.add_message(input).await.map(drop)
             }
         }
@@ -244,14 +244,14 @@ async fn hostile_input() -> Vec<Row> {
         ("id: 10 KB", tag(&long_id, AGENT), "conversationId: must be at most 128 bytes, got 10240".into()),
         ("tagId: empty", tag("9456", ""), "tagId: must not be empty".into()),
         ("tagId: ../x", tag("9456", "../x"), "tagId: must not contain '/'".into()),
-        ("JSON: missing conversationId", Call::NoteJson(r#"{"message":"m"}"#), "input: missing field `conversationId`".into()),
-        ("JSON: conversationId as a number", Call::NoteJson(r#"{"conversationId":9456,"message":"m"}"#), "input: invalid type: integer `9456`, expected a string".into()),
-        ("JSON: message null", Call::NoteJson(r#"{"conversationId":"1","message":null}"#), "input: invalid type: null, expected a string".into()),
-        ("JSON: agentId as an object", Call::NoteJson(r#"{"conversationId":"1","message":"m","agentId":{"id":"a"}}"#), "input: invalid type: map, expected a string".into()),
-        ("JSON: unknown field (typo agentID) is rejected", Call::NoteJson(r#"{"conversationId":"1","message":"m","agentID":"a"}"#), "input: unknown field `agentID`, expected one of `conversationId`, `message`, `agentId`, `createdAt`".into()),
-        ("JSON: direction in Dixa's casing", Call::MessageJson(r#"{"conversationId":"1","content":"c","direction":"Outbound","agentId":"a"}"#), "input: unknown variant `Outbound`, expected `inbound` or `outbound`".into()),
-        ("JSON: unknown direction", Call::MessageJson(r#"{"conversationId":"1","content":"c","direction":"sideways"}"#), "input: unknown variant `sideways`, expected `inbound` or `outbound`".into()),
-        ("JSON: missing direction", Call::MessageJson(r#"{"conversationId":"1","content":"c"}"#), "input: missing field `direction`".into()),
+        ("JSON: missing conversationId", Call::NoteJson(r#"{"message":"m"}"#), "conversationId: missing field `conversationId`".into()),
+        ("JSON: conversationId as a number", Call::NoteJson(r#"{"conversationId":9456,"message":"m"}"#), "conversationId: invalid type: integer `9456`, expected a string".into()),
+        ("JSON: message null", Call::NoteJson(r#"{"conversationId":"1","message":null}"#), "message: invalid type: null, expected a string".into()),
+        ("JSON: agentId as an object", Call::NoteJson(r#"{"conversationId":"1","message":"m","agentId":{"id":"a"}}"#), "agentId: invalid type: map, expected a string".into()),
+        ("JSON: unknown field (typo agentID) is rejected", Call::NoteJson(r#"{"conversationId":"1","message":"m","agentID":"a"}"#), "agentID: unknown field `agentID`, expected one of `conversationId`, `message`, `agentId`, `createdAt`".into()),
+        ("JSON: direction in Dixa's casing", Call::MessageJson(r#"{"conversationId":"1","content":"c","direction":"Outbound","agentId":"a"}"#), "direction: unknown variant `Outbound`, expected `inbound` or `outbound`".into()),
+        ("JSON: unknown direction", Call::MessageJson(r#"{"conversationId":"1","content":"c","direction":"sideways"}"#), "direction: unknown variant `sideways`, expected `inbound` or `outbound`".into()),
+        ("JSON: missing direction", Call::MessageJson(r#"{"conversationId":"1","content":"c"}"#), "direction: missing field `direction`".into()),
         ("JSON: truncated", Call::NoteJson(r#"{"conversationId":"1""#), "input: EOF while parsing an object at line 1 column 21".into()),
         ("JSON: empty", Call::NoteJson(""), "input: EOF while parsing a value at line 1 column 0".into()),
         ("JSON: positional array", Call::NoteJson(r#"["9456","m"]"#), "input: expected a JSON object such as {\"conversationId\": \"9456\", ...}".into()),
@@ -775,7 +775,7 @@ async fn api_key() -> Vec<Row> {
     let connector = dixa_tests::builder()
         .base_url(simulator.base_url())
         .allow_host(proxy.base_url())
-        .api_key(ApiKey::new(key).ok())
+        .api_key(ApiKey::new(key).unwrap())
         .build()
         .unwrap();
     let mut seen = vec![format!("{:?}", connector.guest_config())];
@@ -806,7 +806,7 @@ async fn api_key() -> Vec<Row> {
         .base_url(simulator.base_url())
         .allow_host(proxy.base_url())
         .config("base-url", proxy.base_url())
-        .api_key(ApiKey::new(key).ok())
+        .api_key(ApiKey::new(key).unwrap())
         .build()
         .unwrap();
     seen.push(format!(

@@ -276,7 +276,7 @@ async fn a_component_importing_sockets_or_files_is_refused_at_load() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_key_goes_over_https_only_except_to_loopback() {
-    let key = || ApiKey::new(DEFAULT_API_KEY).ok();
+    let key = || ApiKey::new(DEFAULT_API_KEY).unwrap();
     let insecure = Connector::builder()
         .base_url("http://dixa.example.com")
         .api_key(key())
@@ -302,7 +302,7 @@ async fn the_key_goes_over_https_only_except_to_loopback() {
             .insecure_http(true),
         Connector::builder().base_url("http://dixa.example.com"),
     ] {
-        assert!(allowed.cache_dir(Some(cache_dir())).build().is_ok());
+        assert!(allowed.cache_dir(cache_dir()).build().is_ok());
     }
 }
 
@@ -335,15 +335,16 @@ async fn http_fronts_redact_an_echoed_key_whoever_holds_it() {
         (ComponentSource::EmbeddedService, false),
         (ComponentSource::Bytes(SPIN_COMPONENT.to_vec()), true),
     ] {
-        let harness = Harness::with(|builder| {
-            let builder = builder.component(component);
-            if holds_key_itself {
-                builder.api_key(None).config("api_key", DEFAULT_API_KEY)
-            } else {
+        let harness = if holds_key_itself {
+            Harness::without_key(|builder| {
                 builder
-            }
-        })
-        .await;
+                    .component(component)
+                    .config("api_key", DEFAULT_API_KEY)
+            })
+            .await
+        } else {
+            Harness::with(|builder| builder.component(component)).await
+        };
         harness.simulator.inject(Fault::EchoAuthorization);
         let simulator_addr = harness.simulator.addr();
         let addr = serve(harness.connector).await;
@@ -544,7 +545,7 @@ async fn the_service_build_refuses_cross_site_requests_even_without_a_token() {
     // No service token at all: the harness would configure one.
     let connector = dixa_tests::builder()
         .base_url(simulator.base_url())
-        .api_key(ApiKey::new(DEFAULT_API_KEY).ok())
+        .api_key(ApiKey::new(DEFAULT_API_KEY).unwrap())
         .component(ComponentSource::EmbeddedService)
         .config("allow-unauthenticated", "true")
         .build()

@@ -178,10 +178,16 @@ async fn the_service_build_answers_the_spec_outputs_and_sends_dixa_the_exact_req
 async fn the_spin_build_reads_spins_config_draft_and_snake_case_keys() {
     // As under Spin: the component reads the key itself from `api_key`
     // and sends it; the host injects nothing.
-    let (simulator, addr) = service(ComponentSource::Bytes(SPIN_COMPONENT.to_vec()), |b| {
-        b.api_key(None).config("api_key", DEFAULT_API_KEY)
+    let Harness {
+        simulator,
+        connector,
+    } = Harness::without_key(|builder| {
+        builder
+            .component(ComponentSource::Bytes(SPIN_COMPONENT.to_vec()))
+            .config("api_key", DEFAULT_API_KEY)
     })
     .await;
+    let addr = serve(connector).await;
     every_route_works(&simulator, addr).await;
 }
 
@@ -234,7 +240,8 @@ async fn errors_are_json_with_the_status_of_their_case_and_bad_requests_send_not
             "{method} {path}"
         );
     }
-    let too_large = format!(r#"{{"message":"{}"}}"#, "x".repeat(500 * 1024));
+    let cap = dixa_contract::operations::CREATE_INTERNAL_NOTE.max_input_bytes();
+    let too_large = format!(r#"{{"message":"{}"}}"#, "x".repeat(cap));
     let reply = send(addr, "POST", "/conversations/9456/notes", &too_large)
         .await
         .unwrap();
@@ -242,7 +249,7 @@ async fn errors_are_json_with_the_status_of_their_case_and_bad_requests_send_not
         (reply.status, reply.body.as_str()),
         (
             413,
-            r#"{"error":"invalid-input","message":"invalid input: input: the request body is larger than 409600 bytes","dixaMayHaveActed":false,"field":"input"}"#
+            format!(r#"{{"error":"invalid-input","message":"invalid input: input: the request body is larger than {cap} bytes","dixaMayHaveActed":false,"field":"input"}}"#).as_str()
         )
     );
     assert_eq!(simulator.requests(), vec![], "nothing reached Dixa");

@@ -1,4 +1,6 @@
-//! The operations as MCP tools (`dixa mcp`), on rmcp, the official Rust SDK.
+//! The Dixa connector's operations as MCP tools (`dixa mcp`), on rmcp, the
+//! official Rust SDK, over a [`dixa_host::Connector`]. A crate of its own so
+//! that embedders of `dixa-host` do not build rmcp and schemars.
 //!
 //! Each tool is a row of the table of operations: its name is the WIT name,
 //! its description the WIT docs, its schemas those of the operation's input
@@ -11,6 +13,8 @@
 //!
 //! Served over stdio ([`serve_stdio`]) or streamable HTTP ([`serve_http`]),
 //! the latter behind the same bearer-token and `Host` checks as `dixa serve`.
+
+#![deny(missing_docs)]
 
 use std::future::Future;
 use std::sync::Arc;
@@ -31,14 +35,27 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::per_core::{PerCore, current_core};
-use crate::serve::ServeOptions;
-use crate::{CallContext, Connector, Error, ErrorBody};
+use dixa_host::per_core::{PerCore, current_core};
+use dixa_host::serve::ServeOptions;
+use dixa_host::{CallContext, Connector, Error, ErrorBody};
 
 /// Why the MCP server stopped.
 #[derive(Debug, thiserror::Error)]
-#[error("MCP server: {0}")]
-pub struct McpError(String);
+pub enum McpError {
+    /// The client's first messages could not be answered.
+    #[error("MCP server: starting the session")]
+    Start(#[source] Box<rmcp::service::ServerInitializeError>),
+    /// The session's task ended abnormally.
+    #[error("MCP server: the session")]
+    Session(#[source] tokio::task::JoinError),
+}
+
+/// Largest JSON-RPC request body read over HTTP: the largest input of any
+/// operation as a tool's `arguments`, plus the envelope around them (method,
+/// id, tool name, `_meta`), so MCP refuses nothing the library takes.
+pub const MAX_REQUEST_BODY: usize = dixa_contract::operations::MAX_INPUT_BYTES + ENVELOPE_BYTES;
+/// Room for a JSON-RPC envelope around a tool's arguments.
+const ENVELOPE_BYTES: usize = 16 << 10;
 
 /// Tool calls pending at once by default (waiting for a call slot or the
 /// rate limit, or running); see [`DixaTools::max_pending_calls`].
@@ -292,12 +309,8 @@ pub async fn serve_stdio(tools: DixaTools) -> Result<(), McpError> {
     let running = tools
         .serve(rmcp::transport::stdio())
         .await
-        .map_err(|e| McpError(e.to_string()))?;
-    running
-        .waiting()
-        .await
-        .map(drop)
-        .map_err(|e| McpError(e.to_string()))
+        .map_err(|e| McpError::Start(Box::new(e)))?;
+    running.waiting().await.map(drop).map_err(McpError::Session)
 }
 
 /// Serves `tools` over streamable HTTP at `/mcp` on `listener` until
@@ -314,6 +327,9 @@ pub async fn serve_http(
     let stop = tokio_util::sync::CancellationToken::new();
     // The guard checks `Host` (with the --public-host names) before rmcp sees it.
     let config = StreamableHttpServerConfig::default()
+        // The guard has read the body within the same cap; rmcp's own
+        // (4 MiB) would refuse the bulk call's largest input.
+        .with_max_request_body_bytes(MAX_REQUEST_BODY)
         .disable_allowed_hosts()
         .with_legacy_session_mode(false)
         .with_json_response(true)
@@ -322,7 +338,7 @@ pub async fn serve_http(
     let requests = Arc::new(Semaphore::new(tools.max_pending));
     let service: StreamableHttpService<DixaTools, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(tools.clone()), Default::default(), config);
-    crate::serve::run(
+    dixa_host::serve::run(
         listener,
         options,
         shutdown,
@@ -336,15 +352,15 @@ pub async fn serve_http(
                 let context = guard.context(peer, &request);
                 request.extensions_mut().insert(context);
                 if request.uri().path() != "/mcp" {
-                    let reply = crate::serve::not_found("the MCP endpoint is /mcp");
+                    let reply = dixa_host::serve::not_found("the MCP endpoint is /mcp");
                     return reply.map(BodyExt::boxed);
                 }
                 let (parts, body) = request.into_parts();
-                match guard.read_body(body).await {
+                match guard.read_body(body, MAX_REQUEST_BODY).await {
                     Ok(body) => {
                         // Taken once the body is in: a slow body holds no slot.
                         let Ok(_in_flight) = requests.try_acquire_owned() else {
-                            return crate::serve::overloaded(OVERLOADED).map(BodyExt::boxed);
+                            return dixa_host::serve::overloaded(OVERLOADED).map(BodyExt::boxed);
                         };
                         let request = http::Request::from_parts(parts, Full::new(body));
                         service.handle(request).await
