@@ -8,6 +8,7 @@
 )]
 
 mod artifacts;
+mod docs;
 mod errors;
 mod instances;
 mod largest_inputs;
