@@ -83,8 +83,9 @@ pub fn tag(input: &TagInput) -> Result<(), Error> {
     id("tagId", &input.tag_id)
 }
 
-/// An id that is safe as one URL path segment.
-fn id(field: &str, value: &str) -> Result<(), Error> {
+/// An id that is safe as one URL path segment: the check every id field of
+/// every operation's input takes, named `field` in the error.
+pub fn id(field: &str, value: &str) -> Result<(), Error> {
     let rule = if value.is_empty() {
         "must not be empty".to_owned()
     } else if value.len() > MAX_ID_LEN {
@@ -104,8 +105,8 @@ fn id(field: &str, value: &str) -> Result<(), Error> {
     Err(Error::invalid(field, rule))
 }
 
-/// Note or message text: not blank, bounded.
-fn text(field: &str, value: &str) -> Result<(), Error> {
+/// Note or message text: not blank, bounded; named `field` in the error.
+pub fn text(field: &str, value: &str) -> Result<(), Error> {
     if value.trim().is_empty() {
         return Err(Error::invalid(
             field,

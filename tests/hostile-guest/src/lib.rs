@@ -84,7 +84,26 @@ mod component {
         }
     }
 
+    /// "not part of the fixture" for every operation of the table but the
+    /// two this fixture implements: a new operation needs nothing here.
+    macro_rules! stub {
+        (create_internal_note $($rest:tt)*) => {};
+        (add_message $($rest:tt)*) => {};
+        ($snake:ident $row:ident $input:ident => $output:ident) => {
+            fn $snake(_: $input) -> Result<$output, Error> {
+                Err(invalid("not part of the fixture"))
+            }
+        };
+    }
+    macro_rules! stubs {
+        ($($snake:ident $row:ident $input:ident => $output:ident;)*) => {
+            $(stub!($snake $row $input => $output);)*
+        };
+    }
+
     impl Guest for Hostile {
+        dixa_contract::for_each_operation!(stubs);
+
         fn create_internal_note(input: NoteInput) -> Result<Note, Error> {
             match input.message.as_str() {
                 "allocate" => {
@@ -195,26 +214,6 @@ mod component {
                     type_: "Text".into(),
                 },
             })
-        }
-
-        fn tag_conversation(_: TagInput) -> Result<TagResult, Error> {
-            Err(invalid("not part of the fixture"))
-        }
-
-        fn untag_conversation(_: TagInput) -> Result<TagResult, Error> {
-            Err(invalid("not part of the fixture"))
-        }
-
-        fn list_conversation_tags(_: ConversationInput) -> Result<TagList, Error> {
-            Err(invalid("not part of the fixture"))
-        }
-
-        fn list_internal_notes(_: ConversationInput) -> Result<NoteList, Error> {
-            Err(invalid("not part of the fixture"))
-        }
-
-        fn create_internal_notes(_: NotesInput) -> Result<NotesResult, Error> {
-            Err(invalid("not part of the fixture"))
         }
     }
 
