@@ -386,6 +386,15 @@ mod tests {
         )
     }
 
+    /// The routes the 404 lists: every row of the table, in its order.
+    fn every_route() -> String {
+        let routes: Vec<String> = ops::OPERATIONS
+            .iter()
+            .map(|o| format!("{} {}", o.service_method.as_str(), o.service_path))
+            .collect();
+        routes.join(", ")
+    }
+
     fn no_client() -> Result<Client<Scripted>, Error> {
         panic!("a malformed request must not reach the client")
     }
@@ -556,7 +565,7 @@ mod tests {
                 "/",
                 b"",
                 404,
-                r#"{"error":"no-route","message":"no operation at /: use POST /conversations/{conversationId}/notes, POST /conversations/{conversationId}/messages, PUT /conversations/{conversationId}/tags/{tagId}, DELETE /conversations/{conversationId}/tags/{tagId}, GET /conversations/{conversationId}/tags, GET /conversations/{conversationId}/notes, POST /conversations/{conversationId}/notes/bulk","dixaMayHaveActed":false}"#,
+                r#"{"error":"no-route","message":"no operation at /: use EVERY_ROUTE","dixaMayHaveActed":false}"#,
             ),
             (
                 "POST",
@@ -618,8 +627,8 @@ mod tests {
         for (method, path, body, status, json) in cases {
             let reply = handle(method, path, body, no_client);
             assert_eq!(
-                (reply.status, reply.body.as_str()),
-                (status, json),
+                (reply.status, reply.body),
+                (status, json.replace("EVERY_ROUTE", &every_route())),
                 "{method} {path}"
             );
         }

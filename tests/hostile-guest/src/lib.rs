@@ -35,9 +35,8 @@ mod component {
     });
 
     use dixa::connector::types::{
-        ConversationInput, Error, InvalidInput, Message, MessageContent, MessageInput, Note,
-        NoteInput, NoteList, NotesInput, NotesResult, TagInput, TagList, TagResult, TransportError,
-        TransportKind,
+        Error, InvalidInput, Message, MessageContent, MessageInput, Note, NoteInput,
+        TransportError, TransportKind,
     };
     use exports::dixa::connector::conversations::Guest;
     use wasi::http::outgoing_handler::handle;
@@ -90,7 +89,9 @@ mod component {
         (create_internal_note $($rest:tt)*) => {};
         (add_message $($rest:tt)*) => {};
         ($snake:ident $row:ident $input:ident => $output:ident) => {
-            fn $snake(_: $input) -> Result<$output, Error> {
+            fn $snake(
+                _: dixa::connector::types::$input,
+            ) -> Result<dixa::connector::types::$output, Error> {
                 Err(invalid("not part of the fixture"))
             }
         };
